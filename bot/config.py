@@ -1,0 +1,211 @@
+"""Settings from the environment and `.env`, typed and validated once.
+
+The real environment wins over the file (python-dotenv's `override=False`). A bad value raises
+`ConfigError` whose text is one line naming the variable and what was expected; `__main__`
+prints it and exits non-zero without a traceback.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TypeVar
+from urllib.parse import urlparse
+
+from dotenv import dotenv_values
+
+SIMULATOR = "simulator"
+CN_BASE_URL = "https://www.runninghub.cn"
+AI_BASE_URL = "https://www.runninghub.ai"
+# The key the built-in simulator accepts; 32 characters like a real one.
+SIMULATOR_API_KEY = "sim0000000000000000000000000key0"
+
+T = TypeVar("T")
+
+
+class ConfigError(Exception):
+    """A setting is missing or malformed; the message is one line for the operator."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    discord_token: str | None = field(default=None, repr=False)
+    guild_ids: tuple[int, ...] = ()
+    runninghub_api_key: str = field(default="", repr=False)
+    runninghub_base_url: str = CN_BASE_URL
+    runninghub_concurrency: int = 1
+    database_path: Path = Path("data/bot.db")
+    workflows_path: Path = Path("data/workflows.toml")
+    poll_interval: float = 5.0
+    default_allowance: int = 100
+    moderator_role_ids: frozenset[int] = frozenset()
+    webhook_url: str | None = None
+    webhook_host: str = "0.0.0.0"
+    webhook_port: int = 8080
+    webhook_secret: str | None = field(default=None, repr=False)
+    log_level: str = "INFO"
+
+    @property
+    def use_simulator(self) -> bool:
+        return self.runninghub_base_url == SIMULATOR
+
+    @property
+    def webhooks_enabled(self) -> bool:
+        return bool(self.webhook_url)
+
+    def secrets(self) -> list[str]:
+        """Values that must never reach a log line or a message."""
+        return [s for s in (self.discord_token, self.runninghub_api_key, self.webhook_secret) if s]
+
+    def require_discord(self) -> str:
+        if not self.discord_token:
+            raise ConfigError("DISCORD_TOKEN is not set: put the bot token from the Discord developer portal in .env")
+        return self.discord_token
+
+
+def _int(name: str, raw: str, *, minimum: int | None = None, maximum: int | None = None) -> int:
+    try:
+        value = int(raw.strip())
+    except ValueError:
+        raise ConfigError(f"{name} must be a whole number, got {raw!r}") from None
+    if minimum is not None and value < minimum:
+        raise ConfigError(f"{name} must be at least {minimum}, got {value}")
+    if maximum is not None and value > maximum:
+        raise ConfigError(f"{name} must be at most {maximum}, got {value}")
+    return value
+
+
+def _float(name: str, raw: str, *, minimum: float) -> float:
+    try:
+        value = float(raw.strip())
+    except ValueError:
+        raise ConfigError(f"{name} must be a number of seconds, got {raw!r}") from None
+    if not value >= minimum:
+        raise ConfigError(f"{name} must be at least {minimum}, got {raw.strip()}")
+    return value
+
+
+def _ids(name: str, raw: str) -> tuple[int, ...]:
+    out: list[int] = []
+    for part in raw.replace(" ", "").split(","):
+        if not part:
+            continue
+        if not part.isdigit():
+            raise ConfigError(f"{name} must be comma-separated numeric Discord ids, got {part!r}")
+        out.append(int(part))
+    return tuple(out)
+
+
+def _base_url(raw: str) -> str:
+    value = raw.strip().rstrip("/")
+    if value.lower() == SIMULATOR:
+        return SIMULATOR
+    parsed = urlparse(value)
+    if parsed.scheme not in ("http", "https") or not parsed.netloc:
+        raise ConfigError(
+            "RUNNINGHUB_BASE_URL must be https://www.runninghub.cn, https://www.runninghub.ai, "
+            f"another http(s) URL or the word 'simulator', got {raw!r}"
+        )
+    return value
+
+
+def _log_level(raw: str) -> str:
+    value = raw.strip().upper()
+    if value not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+        raise ConfigError(f"LOG_LEVEL must be DEBUG, INFO, WARNING, ERROR or CRITICAL, got {raw!r}")
+    return value
+
+
+def _webhook_url(raw: str) -> str:
+    parsed = urlparse(raw.strip())
+    if parsed.scheme not in ("http", "https") or not parsed.netloc:
+        raise ConfigError(f"WEBHOOK_URL must be an http(s) URL at which RunningHub can reach the bot, got {raw!r}")
+    return raw.strip()
+
+
+def settings_from_mapping(env: Mapping[str, str]) -> Settings:
+    """Build settings from a plain mapping (tests pass a dict; `load_settings` passes the environment)."""
+
+    def get(name: str, parse: Callable[[str, str], T], default: T) -> T:
+        raw = env.get(name)
+        if raw is None or raw.strip() == "":
+            return default
+        return parse(name, raw)
+
+    base_url = get("RUNNINGHUB_BASE_URL", lambda _n, r: _base_url(r), CN_BASE_URL)
+    api_key = (env.get("RUNNINGHUB_API_KEY") or "").strip()
+    if base_url == SIMULATOR:
+        api_key = api_key or SIMULATOR_API_KEY
+    elif not api_key:
+        raise ConfigError(
+            "RUNNINGHUB_API_KEY is not set: copy the 32-character key from RunningHub's API console "
+            "(or set RUNNINGHUB_BASE_URL=simulator to try the bot offline)"
+        )
+
+    webhook_url = get("WEBHOOK_URL", lambda _n, r: _webhook_url(r), None)
+    webhook_secret = (env.get("WEBHOOK_SECRET") or "").strip() or None
+    if webhook_url and not webhook_secret:
+        raise ConfigError("WEBHOOK_SECRET must be set when WEBHOOK_URL is: it guards the receiver from strangers")
+    if webhook_secret is not None and (len(webhook_secret) < 16 or not webhook_secret.isascii()):
+        raise ConfigError("WEBHOOK_SECRET must be at least 16 ASCII characters")
+
+    token = (env.get("DISCORD_TOKEN") or "").strip() or None
+    return Settings(
+        discord_token=token,
+        guild_ids=get("DISCORD_GUILD_ID", _ids, ()),
+        runninghub_api_key=api_key,
+        runninghub_base_url=base_url,
+        runninghub_concurrency=get(
+            "RUNNINGHUB_CONCURRENCY", lambda n, r: _int(n, r, minimum=1, maximum=1000), 1
+        ),
+        database_path=Path(get("DATABASE_PATH", lambda _n, r: r.strip(), "data/bot.db")),
+        workflows_path=Path(get("WORKFLOWS_PATH", lambda _n, r: r.strip(), "data/workflows.toml")),
+        poll_interval=get("POLL_INTERVAL", lambda n, r: _float(n, r, minimum=0.05), 5.0),
+        default_allowance=get(
+            "DEFAULT_ALLOWANCE", lambda n, r: _int(n, r, minimum=0, maximum=1_000_000_000), 100
+        ),
+        moderator_role_ids=frozenset(get("MODERATOR_ROLE_IDS", _ids, ())),
+        webhook_url=webhook_url,
+        webhook_host=get("WEBHOOK_HOST", lambda _n, r: r.strip(), "0.0.0.0"),
+        webhook_port=get("WEBHOOK_PORT", lambda n, r: _int(n, r, minimum=0, maximum=65535), 8080),
+        webhook_secret=webhook_secret,
+        log_level=get("LOG_LEVEL", lambda _n, r: _log_level(r), "INFO"),
+    )
+
+
+def load_settings(env_file: str | os.PathLike[str] | None = ".env") -> Settings:
+    """Read `.env` (if present) under the real environment, which wins, and validate."""
+    merged: dict[str, str] = {}
+    if env_file is not None and Path(env_file).is_file():
+        merged.update({k: v for k, v in dotenv_values(env_file).items() if v is not None})
+    merged.update(os.environ)
+    return settings_from_mapping(merged)
+
+
+class SecretFilter(logging.Filter):
+    """Redacts secret values from every record that passes through a handler."""
+
+    def __init__(self, secrets: list[str]) -> None:
+        super().__init__()
+        self._secrets = [s for s in secrets if len(s) >= 4]
+
+    def redact(self, text: str) -> str:
+        for secret in self._secrets:
+            text = text.replace(secret, "[redacted]")
+        return text
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not self._secrets:
+            return True
+        message = record.getMessage()
+        clean = self.redact(message)
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = self.redact(record.exc_text)
+        if clean != message or record.args:
+            record.msg, record.args = clean, None
+        return True

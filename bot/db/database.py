@@ -1,0 +1,166 @@
+"""The one place that owns the SQLite connection: settings, migrations and transactions."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from importlib import resources
+from pathlib import Path
+
+import aiosqlite
+
+log = logging.getLogger(__name__)
+
+
+class DatabaseError(Exception):
+    """The database cannot be opened or migrated; the message is one line for the operator."""
+
+
+def migration_files() -> list[tuple[int, str, str]]:
+    """(number, name, sql) for every `migrations/NNN_name.sql`, in order."""
+    found: list[tuple[int, str, str]] = []
+    for entry in resources.files("bot.db").joinpath("migrations").iterdir():
+        name = entry.name
+        if not name.endswith(".sql"):
+            continue
+        number = int(name.split("_", 1)[0])
+        found.append((number, name, entry.read_text(encoding="utf-8")))
+    found.sort()
+    numbers = [n for n, _, _ in found]
+    if numbers != list(range(1, len(numbers) + 1)):
+        raise DatabaseError(f"migrations must be numbered 1..n without gaps, found {numbers}")
+    return found
+
+
+class Database:
+    """One aiosqlite connection in WAL mode with foreign keys on.
+
+    Writers go through `transaction()`, which serialises them with an asyncio lock (one
+    connection cannot run two transactions at once) and uses BEGIN IMMEDIATE so that other
+    processes on the same file wait on `busy_timeout` instead of failing mid-transaction.
+    """
+
+    def __init__(self, conn: aiosqlite.Connection, path: Path) -> None:
+        self.conn = conn
+        self.path = path
+        self._lock = asyncio.Lock()
+        self.statements = 0  # statements issued through `execute`/`fetch*` (benchmarks read it)
+
+    @classmethod
+    async def open(cls, path: str | Path) -> Database:
+        path = Path(path)
+        if str(path) != ":memory:":
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise DatabaseError(f"cannot create the folder for DATABASE_PATH {path}: {exc.strerror}") from None
+        try:
+            conn = await aiosqlite.connect(path, isolation_level=None)
+        except Exception as exc:
+            raise DatabaseError(f"cannot open the database {path}: {exc}") from None
+        db = cls(conn, path)
+        try:
+            conn.row_factory = aiosqlite.Row
+            await conn.execute("PRAGMA journal_mode=WAL")
+            await conn.execute("PRAGMA foreign_keys=ON")
+            await conn.execute("PRAGMA synchronous=NORMAL")
+            await conn.execute("PRAGMA busy_timeout=10000")
+            await db.migrate()
+        except DatabaseError:
+            await conn.close()
+            raise
+        except Exception as exc:
+            await conn.close()
+            raise DatabaseError(f"cannot use the database {path}: {exc}") from None
+        return db
+
+    async def close(self) -> None:
+        await self.conn.close()
+
+    async def migrate(self) -> int:
+        """Apply every pending migration in one transaction; return the schema version."""
+        files = migration_files()
+        async with self.conn.execute("PRAGMA user_version") as cur:
+            row = await cur.fetchone()
+        current = int(row[0]) if row else 0
+        pending = [(n, name, sql) for n, name, sql in files if n > current]
+        if current > len(files):
+            raise DatabaseError(
+                f"the database {self.path} is at schema version {current}, newer than this bot knows ({len(files)})"
+            )
+        if not pending:
+            return current
+        async with self._lock:
+            await self.conn.execute("BEGIN IMMEDIATE")
+            try:
+                for number, name, sql in pending:
+                    log.info("applying migration %s", name)
+                    for statement in _split_sql(sql):
+                        await self.conn.execute(statement)
+                    await self.conn.execute(f"PRAGMA user_version = {number}")
+                await self.conn.execute("COMMIT")
+            except BaseException:
+                await self.conn.execute("ROLLBACK")
+                raise
+        return pending[-1][0]
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
+        """BEGIN IMMEDIATE ... COMMIT (ROLLBACK on any exception), one writer at a time."""
+        async with self._lock:
+            await self.conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self.conn
+            except BaseException:
+                await self.conn.execute("ROLLBACK")
+                raise
+            else:
+                await self.conn.execute("COMMIT")
+
+    async def execute(self, sql: str, params: tuple | list = ()) -> aiosqlite.Cursor:
+        self.statements += 1
+        return await self.conn.execute(sql, params)
+
+    async def fetchall(self, sql: str, params: tuple | list = ()) -> list[aiosqlite.Row]:
+        self.statements += 1
+        async with self.conn.execute(sql, params) as cur:
+            return list(await cur.fetchall())
+
+    async def fetchone(self, sql: str, params: tuple | list = ()) -> aiosqlite.Row | None:
+        self.statements += 1
+        async with self.conn.execute(sql, params) as cur:
+            return await cur.fetchone()
+
+    async def get_meta(self, key: str) -> str | None:
+        row = await self.fetchone("SELECT value FROM meta WHERE key = ?", (key,))
+        return None if row is None else str(row[0])
+
+    async def set_meta(self, key: str, value: str) -> None:
+        async with self.transaction() as conn:
+            await conn.execute(
+                "INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                (key, value),
+            )
+
+
+def _split_sql(sql: str) -> list[str]:
+    """Split a migration file on `;` at line ends (our files have no semicolons inside strings)."""
+    statements, current = [], []
+    for line in sql.splitlines():
+        stripped = line.strip()
+        if stripped.startswith("--") or not stripped:
+            continue
+        current.append(line)
+        if stripped.endswith(";"):
+            statements.append("\n".join(current))
+            current = []
+    if current:
+        statements.append("\n".join(current))
+    return statements
+
+
+def now() -> float:
+    return time.time()

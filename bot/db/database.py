@@ -56,7 +56,9 @@ class Database:
             try:
                 path.parent.mkdir(parents=True, exist_ok=True)
             except OSError as exc:
-                raise DatabaseError(f"cannot create the folder for DATABASE_PATH {path}: {exc.strerror}") from None
+                raise DatabaseError(
+                    f"cannot create the folder for DATABASE_PATH {path}: {exc.strerror}"
+                ) from None
         try:
             conn = await aiosqlite.connect(path, isolation_level=None)
         except Exception as exc:
@@ -64,10 +66,11 @@ class Database:
         db = cls(conn, path)
         try:
             conn.row_factory = aiosqlite.Row
+            # busy_timeout first: switching a fresh file to WAL while another process opens it waits
+            await conn.execute("PRAGMA busy_timeout=10000")
             await conn.execute("PRAGMA journal_mode=WAL")
             await conn.execute("PRAGMA foreign_keys=ON")
             await conn.execute("PRAGMA synchronous=NORMAL")
-            await conn.execute("PRAGMA busy_timeout=10000")
             await db.migrate()
         except DatabaseError:
             await conn.close()
@@ -83,42 +86,46 @@ class Database:
     async def migrate(self) -> int:
         """Apply every pending migration in one transaction; return the schema version."""
         files = migration_files()
-        async with self.conn.execute("PRAGMA user_version") as cur:
-            row = await cur.fetchone()
-        current = int(row[0]) if row else 0
-        pending = [(n, name, sql) for n, name, sql in files if n > current]
+        current = await self._user_version()
         if current > len(files):
             raise DatabaseError(
-                f"the database {self.path} is at schema version {current}, newer than this bot knows ({len(files)})"
+                f"the database {self.path} is at schema version {current},"
+                f" newer than this bot knows ({len(files)})"
             )
-        if not pending:
+        if current == len(files):
             return current
-        async with self._lock:
-            await self.conn.execute("BEGIN IMMEDIATE")
-            try:
-                for number, name, sql in pending:
-                    log.info("applying migration %s", name)
-                    for statement in _split_sql(sql):
-                        await self.conn.execute(statement)
-                    await self.conn.execute(f"PRAGMA user_version = {number}")
-                await self.conn.execute("COMMIT")
-            except BaseException:
-                await self.conn.execute("ROLLBACK")
-                raise
-        return pending[-1][0]
+        async with self.transaction() as conn:
+            # read again under the write lock: another process may have migrated meanwhile
+            current = await self._user_version()
+            for number, name, sql in files:
+                if number <= current:
+                    continue
+                log.info("applying migration %s", name)
+                for statement in _split_sql(sql):
+                    await conn.execute(statement)
+                await conn.execute(f"PRAGMA user_version = {number}")
+        return len(files)
+
+    async def _user_version(self) -> int:
+        async with self.conn.execute("PRAGMA user_version") as cur:
+            row = await cur.fetchone()
+        return int(row[0]) if row else 0
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
         """BEGIN IMMEDIATE ... COMMIT (ROLLBACK on any exception), one writer at a time."""
         async with self._lock:
-            await self.conn.execute("BEGIN IMMEDIATE")
             try:
+                await self.conn.execute("BEGIN IMMEDIATE")
                 yield self.conn
-            except BaseException:
-                await self.conn.execute("ROLLBACK")
-                raise
-            else:
                 await self.conn.execute("COMMIT")
+            except BaseException:
+                # Not an explicit ROLLBACK: sqlite3's rollback() is a no-op when no transaction is
+                # open (BEGIN failed, or SQLite already rolled back after an error), so it never
+                # hides the original exception. aiosqlite runs calls in order, so after a
+                # cancelled BEGIN or COMMIT this runs once that statement has finished.
+                await self.conn.rollback()
+                raise
 
     async def execute(self, sql: str, params: tuple | list = ()) -> aiosqlite.Cursor:
         self.statements += 1
@@ -126,8 +133,8 @@ class Database:
 
     async def fetchall(self, sql: str, params: tuple | list = ()) -> list[aiosqlite.Row]:
         self.statements += 1
-        async with self.conn.execute(sql, params) as cur:
-            return list(await cur.fetchall())
+        # one trip to aiosqlite's thread; a cursor takes three (execute, fetch, close)
+        return list(await self.conn.execute_fetchall(sql, params))
 
     async def fetchone(self, sql: str, params: tuple | list = ()) -> aiosqlite.Row | None:
         self.statements += 1
@@ -141,7 +148,8 @@ class Database:
     async def set_meta(self, key: str, value: str) -> None:
         async with self.transaction() as conn:
             await conn.execute(
-                "INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                "INSERT INTO meta(key, value) VALUES (?, ?)"
+                " ON CONFLICT(key) DO UPDATE SET value = excluded.value",
                 (key, value),
             )
 

@@ -1,0 +1,1 @@
+"""Message catalog entries, one module per feature area (see bot/messages.py)."""

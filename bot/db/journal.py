@@ -1,0 +1,300 @@
+"""The job journal: one row per job and its state machine, in the same database as the coins.
+
+Every transition is compare-and-set (`UPDATE ... WHERE id = ? AND state IN (...)`), so two
+workers can never both move a job out of a state; the money that goes with a transition (hold,
+charge, release) is written in the same transaction, so a crash leaves either both or neither.
+
+    preparing -> pending -> submitting -> queued -> running -> succeeded -> delivered
+                    ^            |   \\
+                    +-- capacity-+    unknown (the create answer was lost: never resubmitted)
+    any unfinished state -> failed | cancelled | timed_out   (coins released)
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import aiosqlite
+
+from bot.db.database import Database
+from bot.db.ledger import Ledger
+
+PREPARING = "preparing"
+PENDING = "pending"
+SUBMITTING = "submitting"
+QUEUED = "queued"
+RUNNING = "running"
+SUCCEEDED = "succeeded"
+DELIVERED = "delivered"
+FAILED = "failed"
+CANCELLED = "cancelled"
+TIMED_OUT = "timed_out"
+UNKNOWN = "unknown"
+
+# A task exists (or may exist) at RunningHub in these states.
+AT_RUNNINGHUB = (SUBMITTING, QUEUED, RUNNING, UNKNOWN)
+# Not finished for the member: counts against the per-member cap, can be cancelled.
+UNFINISHED = (PREPARING, PENDING, SUBMITTING, QUEUED, RUNNING, UNKNOWN)
+FINAL = (DELIVERED, FAILED, CANCELLED, TIMED_OUT)
+ENDED_BADLY = (FAILED, CANCELLED, TIMED_OUT)
+
+
+@dataclass(frozen=True)
+class JobOutput:
+    job_id: int
+    idx: int
+    url: str
+    file_type: str
+    node_id: str | None
+    text: str | None
+    delivery: str
+
+
+@dataclass(frozen=True)
+class Job:
+    id: int
+    guild_id: int
+    channel_id: int
+    member_id: int
+    alias: str
+    state: str
+    inputs: dict[str, Any]
+    cost: int
+    task_id: str | None
+    status_message_id: int | None
+    result_message_id: int | None
+    consume_coins: int | None
+    error: str | None
+    locale: str | None
+    source_job_id: int | None
+    attempts: int
+    next_attempt_at: float
+    created_at: float
+    updated_at: float
+    submitted_at: float | None
+    started_at: float | None
+    finished_at: float | None
+    delivered_at: float | None
+    delivery_attempts: int = 0
+    next_delivery_at: float = 0.0
+    notified_at: float | None = None
+    outputs: tuple[JobOutput, ...] = field(default=())
+
+    @property
+    def label(self) -> str:
+        return f"#{self.id}"
+
+    @classmethod
+    def from_row(cls, row: aiosqlite.Row, outputs: Sequence[JobOutput] = ()) -> Job:
+        data = dict(row)
+        data["inputs"] = json.loads(data.get("inputs") or "{}")
+        names = cls.__dataclass_fields__.keys()
+        return cls(**{k: v for k, v in data.items() if k in names}, outputs=tuple(outputs))
+
+
+class Journal:
+    def __init__(self, db: Database, ledger: Ledger, *, clock: Callable[[], float] = time.time) -> None:
+        self.db = db
+        self.ledger = ledger
+        self.clock = clock
+
+    # ---- creation -------------------------------------------------------------------------
+
+    async def create(
+        self,
+        *,
+        guild_id: int,
+        channel_id: int,
+        member_id: int,
+        alias: str,
+        cost: int,
+        locale: str | None,
+        inputs: dict[str, Any] | None = None,
+        state: str = PREPARING,
+        source_job_id: int | None = None,
+    ) -> Job:
+        """Insert the job and hold its cost in one transaction (InsufficientCoins rolls both back)."""
+        now = self.clock()
+        async with self.db.transaction() as conn:
+            cur = await conn.execute(
+                "INSERT INTO jobs (guild_id, channel_id, member_id, alias, state, inputs, cost, locale,"
+                " source_job_id, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                (guild_id, channel_id, member_id, alias, state, json.dumps(inputs or {}), cost, locale,
+                 source_job_id, now, now),
+            )
+            job_id = int(cur.lastrowid or 0)
+            await self.ledger.hold_in(conn, guild_id, member_id, job_id, cost)
+        job = await self.get(job_id)
+        assert job is not None
+        return job
+
+    # ---- reading --------------------------------------------------------------------------
+
+    async def get(self, job_id: int, *, with_outputs: bool = False) -> Job | None:
+        row = await self.db.fetchone("SELECT * FROM jobs WHERE id = ?", (job_id,))
+        if row is None:
+            return None
+        outputs = await self.outputs(job_id) if with_outputs else ()
+        return Job.from_row(row, outputs)
+
+    async def outputs(self, job_id: int) -> list[JobOutput]:
+        rows = await self.db.fetchall("SELECT * FROM job_outputs WHERE job_id = ? ORDER BY idx", (job_id,))
+        return [JobOutput(**dict(r)) for r in rows]
+
+    async def in_states(self, states: Iterable[str], *, order: str = "id") -> list[Job]:
+        states = tuple(states)
+        marks = ",".join("?" * len(states))
+        rows = await self.db.fetchall(f"SELECT * FROM jobs WHERE state IN ({marks}) ORDER BY {order}", states)
+        return [Job.from_row(r) for r in rows]
+
+    async def recent_for_member(self, guild_id: int, member_id: int, limit: int = 10) -> list[Job]:
+        rows = await self.db.fetchall(
+            "SELECT * FROM jobs WHERE guild_id = ? AND member_id = ? ORDER BY id DESC LIMIT ?",
+            (guild_id, member_id, limit),
+        )
+        return [Job.from_row(r) for r in rows]
+
+    async def count_unfinished(self, guild_id: int, member_id: int) -> int:
+        marks = ",".join("?" * len(UNFINISHED))
+        row = await self.db.fetchone(
+            f"SELECT COUNT(*) FROM jobs WHERE guild_id = ? AND member_id = ? AND state IN ({marks})",
+            (guild_id, member_id, *UNFINISHED),
+        )
+        return int(row[0]) if row else 0
+
+    async def counts_by_state(self) -> dict[str, int]:
+        rows = await self.db.fetchall("SELECT state, COUNT(*) FROM jobs GROUP BY state")
+        return {str(r[0]): int(r[1]) for r in rows}
+
+    async def queue_position(self, job: Job) -> int:
+        """1-based place among pending jobs (by id); 0 when the job is not waiting."""
+        if job.state not in (PREPARING, PENDING):
+            return 0
+        row = await self.db.fetchone(
+            "SELECT COUNT(*) FROM jobs WHERE state IN (?, ?) AND id <= ?", (PREPARING, PENDING, job.id)
+        )
+        return int(row[0]) if row else 0
+
+    # ---- transitions (compare-and-set) ------------------------------------------------------
+
+    async def _cas(
+        self, conn: aiosqlite.Connection, job_id: int, from_states: Sequence[str], to: str, **fields: Any
+    ) -> bool:
+        fields["updated_at"] = self.clock()
+        sets = ", ".join(f"{k} = ?" for k in fields)
+        marks = ",".join("?" * len(from_states))
+        cur = await conn.execute(
+            f"UPDATE jobs SET state = ?, {sets} WHERE id = ? AND state IN ({marks})",
+            (to, *fields.values(), job_id, *from_states),
+        )
+        return cur.rowcount == 1
+
+    async def transition(self, job_id: int, from_states: Sequence[str], to: str, **fields: Any) -> bool:
+        async with self.db.transaction() as conn:
+            return await self._cas(conn, job_id, from_states, to, **fields)
+
+    async def ready(self, job_id: int, inputs: dict[str, Any]) -> bool:
+        """preparing -> pending, once the inputs are uploaded."""
+        return await self.transition(job_id, (PREPARING,), PENDING, inputs=json.dumps(inputs))
+
+    async def claim_submit(self, job_id: int) -> bool:
+        return await self.transition(job_id, (PENDING,), SUBMITTING, submitted_at=self.clock())
+
+    async def submitted(self, job_id: int, task_id: str, running: bool = False) -> bool:
+        now = self.clock()
+        return await self.transition(
+            job_id, (SUBMITTING,), RUNNING if running else QUEUED, task_id=task_id,
+            started_at=now if running else None,
+        )
+
+    async def retry_later(self, job_id: int, delay: float) -> bool:
+        """submitting -> pending after a capacity refusal (421/415): nothing was created."""
+        async with self.db.transaction() as conn:
+            cur = await conn.execute(
+                "UPDATE jobs SET state = ?, attempts = attempts + 1, next_attempt_at = ?, submitted_at = NULL,"
+                " updated_at = ? WHERE id = ? AND state = ?",
+                (PENDING, self.clock() + delay, self.clock(), job_id, SUBMITTING),
+            )
+            return cur.rowcount == 1
+
+    async def outcome_unknown(self, job_id: int, error: str) -> bool:
+        return await self.transition(job_id, (SUBMITTING,), UNKNOWN, error=error)
+
+    async def bind_task(self, job_id: int, task_id: str) -> bool:
+        """An 'unknown' job whose task turned up (e.g. through its webhook): track it again."""
+        return await self.transition(job_id, (UNKNOWN,), QUEUED, task_id=task_id, error=None)
+
+    async def started(self, job_id: int) -> bool:
+        return await self.transition(job_id, (QUEUED,), RUNNING, started_at=self.clock())
+
+    async def succeed(
+        self, job_id: int, outputs: Sequence[tuple[str, str, str | None, str | None]], consume_coins: int | None
+    ) -> bool:
+        """-> succeeded, charge the hold and record the outputs (url, file_type, node_id, text), atomically."""
+        async with self.db.transaction() as conn:
+            if not await self._cas(
+                conn, job_id, (SUBMITTING, QUEUED, RUNNING, UNKNOWN), SUCCEEDED,
+                finished_at=self.clock(), consume_coins=consume_coins,
+            ):
+                return False
+            await conn.executemany(
+                "INSERT INTO job_outputs (job_id, idx, url, file_type, node_id, text) VALUES (?,?,?,?,?,?)",
+                [(job_id, i, url, ftype, node, text) for i, (url, ftype, node, text) in enumerate(outputs)],
+            )
+            await self.ledger.charge_in(conn, job_id, consume_coins)
+            return True
+
+    async def end(self, job_id: int, from_states: Sequence[str], to: str, error: str | None) -> bool:
+        """-> failed / cancelled / timed_out and release the hold, atomically."""
+        assert to in ENDED_BADLY
+        async with self.db.transaction() as conn:
+            if not await self._cas(conn, job_id, from_states, to, finished_at=self.clock(), error=error):
+                return False
+            await self.ledger.release_in(conn, job_id, to)
+            return True
+
+    async def delivered(self, job_id: int, message_id: int | None, deliveries: dict[int, str]) -> bool:
+        async with self.db.transaction() as conn:
+            if not await self._cas(
+                conn, job_id, (SUCCEEDED,), DELIVERED, delivered_at=self.clock(), result_message_id=message_id
+            ):
+                return False
+            await conn.executemany(
+                "UPDATE job_outputs SET delivery = ? WHERE job_id = ? AND idx = ?",
+                [(how, job_id, idx) for idx, how in deliveries.items()],
+            )
+            return True
+
+    async def delivery_failed(self, job_id: int, delay: float) -> None:
+        await self._write(
+            "UPDATE jobs SET delivery_attempts = delivery_attempts + 1, next_delivery_at = ? WHERE id = ?",
+            (self.clock() + delay, job_id),
+        )
+
+    async def note_delivery_attempt(self, job_id: int) -> None:
+        """Recorded before a post, so that after a crash we know to look for the message first."""
+        await self._write("UPDATE jobs SET delivery_attempts = delivery_attempts + 1 WHERE id = ?", (job_id,))
+
+    async def set_status_message(self, job_id: int, message_id: int | None) -> None:
+        await self._write("UPDATE jobs SET status_message_id = ? WHERE id = ?", (message_id, job_id))
+
+    async def set_notified(self, job_id: int) -> None:
+        await self._write("UPDATE jobs SET notified_at = ? WHERE id = ?", (self.clock(), job_id))
+
+    async def _write(self, sql: str, params: tuple[Any, ...]) -> None:
+        # Through the transaction lock: on the shared connection a bare statement could land
+        # inside another coroutine's open transaction and be rolled back with it.
+        async with self.db.transaction() as conn:
+            await conn.execute(sql, params)
+
+    async def last_served(self) -> dict[tuple[int, int], float]:
+        """When each member last had a job submitted (for round-robin)."""
+        rows = await self.db.fetchall(
+            "SELECT guild_id, member_id, MAX(submitted_at) FROM jobs WHERE submitted_at IS NOT NULL"
+            " GROUP BY guild_id, member_id"
+        )
+        return {(int(r[0]), int(r[1])): float(r[2]) for r in rows}

@@ -1,0 +1,254 @@
+"""Delivery: fetch a finished job's outputs (streamed, size-capped) and post them in its channel.
+
+Files go out at most 10 a message and within the guild's upload limit; an image that is too large
+is re-encoded to fit where possible; anything else too large goes out as RunningHub's link with a
+note that it expires; text outputs are posted as text. A job is delivered once: the move to
+`delivered` is compare-and-set, a post that may have reached Discord before a crash is looked up
+before posting again, and a failed post is retried later with backoff.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import logging
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import aiohttp
+from PIL import Image
+
+from bot.db.journal import SUCCEEDED, Job, JobOutput, Journal
+from bot.jobs.notify import DeliveryError, Notifier, OutgoingFile
+from bot.jobs.pipeline import OutputTooLarge, download_output
+from bot.jobs.texts import clip, duration, mention
+from bot.messages import t
+
+log = logging.getLogger(__name__)
+
+IMAGE_TYPES = {"png", "jpg", "jpeg", "webp", "bmp"}
+TEXT_TYPES = {"txt", "text", "json"}
+MAX_FILES_PER_MESSAGE = 10
+MAX_REQUEST_BYTES = 24 * 1024 * 1024  # Discord refuses a request over 25 MiB; keep a margin
+IMAGE_FETCH_CAP = 64 * 1024 * 1024  # an image this large can still be re-encoded to fit
+TEXT_CAP = 64 * 1024
+CONTENT_LIMIT = 2000
+GIVE_UP_AFTER = 8  # delivery attempts before a job is left for /resend
+
+
+@dataclass
+class Prepared:
+    files: list[OutgoingFile]
+    links: list[str]
+    texts: list[str]
+    deliveries: dict[int, str]
+    reencoded: bool = False
+
+
+class Delivery:
+    def __init__(
+        self,
+        journal: Journal,
+        notifier: Notifier,
+        session: aiohttp.ClientSession,
+        *,
+        clock: Callable[[], float] = time.time,
+        retry_base: float = 5.0,
+    ) -> None:
+        self.journal = journal
+        self.notifier = notifier
+        self.session = session
+        self.clock = clock
+        self.retry_base = retry_base
+        self._busy: set[int] = set()
+
+    def busy(self, job_id: int) -> bool:
+        return job_id in self._busy
+
+    async def deliver(self, job_id: int) -> bool:
+        """Deliver a succeeded job; True when it is delivered now (or was already)."""
+        if job_id in self._busy:
+            return False
+        self._busy.add(job_id)
+        try:
+            return await self._deliver(job_id)
+        finally:
+            self._busy.discard(job_id)
+
+    async def _deliver(self, job_id: int) -> bool:
+        job = await self.journal.get(job_id, with_outputs=True)
+        if job is None or job.state != SUCCEEDED:
+            return False
+        if job.delivery_attempts > 0:
+            # A previous attempt may have posted before the process died: look before posting again.
+            existing = await self._safe_find(job)
+            if existing is not None:
+                log.info("job %s: found the result message posted before a restart", job.id)
+                await self.journal.delivered(job.id, existing, {o.idx: "file" for o in job.outputs})
+                await self._finish_status(job)
+                return True
+        await self.journal.note_delivery_attempt(job.id)
+        try:
+            with tempfile.TemporaryDirectory(prefix=f"rhbot-job{job.id}-") as tmp:
+                prepared = await self.prepare(job, Path(tmp))
+                message_id = await self.post(job, prepared, nonce=f"rh{job.id}")
+        except DeliveryError as exc:
+            attempts = job.delivery_attempts + 1
+            if not exc.transient or attempts >= GIVE_UP_AFTER:
+                log.error("job %s: delivery failed for good after %d attempts: %s", job.id, attempts, exc)
+                await self.journal.delivery_failed(job.id, 10 * 365 * 86400)
+            else:
+                delay = min(300.0, self.retry_base * 2 ** (attempts - 1))
+                log.warning("job %s: delivery failed (%s); retrying in %.0f s", job.id, exc, delay)
+                await self.journal.delivery_failed(job.id, delay)
+            return False
+        await self.journal.delivered(job.id, message_id, prepared.deliveries)
+        await self._finish_status(job)
+        return True
+
+    async def _safe_find(self, job: Job) -> int | None:
+        try:
+            return await self.notifier.find_result(job)
+        except DeliveryError as exc:
+            log.warning("job %s: could not look for an earlier result message: %s", job.id, exc)
+            return None
+
+    async def _finish_status(self, job: Job) -> None:
+        if job.status_message_id is None:
+            return
+        elapsed = (job.finished_at or self.clock()) - (job.submitted_at or job.created_at)
+        text = t(
+            "job.status.delivered", job.locale, alias=job.alias, job=job.label, mention=mention(job.member_id),
+            elapsed=duration(elapsed, job.locale), coins=job.cost,
+        )
+        try:
+            await self.notifier.edit_status(job, text)
+        except DeliveryError as exc:
+            log.info("job %s: status message not updated: %s", job.id, exc)
+
+    # ---- preparing the files --------------------------------------------------------------
+
+    async def prepare(self, job: Job, folder: Path) -> Prepared:
+        limit = self.notifier.upload_limit(job.guild_id)
+        prepared = Prepared(files=[], links=[], texts=[], deliveries={})
+        for output in job.outputs:
+            await self._prepare_one(job, output, folder, limit, prepared)
+        return prepared
+
+    async def _prepare_one(self, job: Job, output: JobOutput, folder: Path, limit: int, out: Prepared) -> None:
+        kind = output.file_type.lower().lstrip(".")
+        if output.text is not None or kind in TEXT_TYPES:
+            text = output.text if output.text is not None else await self._fetch_text(output.url)
+            if text is not None:
+                out.texts.append(text)
+                out.deliveries[output.idx] = "text"
+                return
+        name = f"{job.alias}-{job.id}-{output.idx + 1}.{kind or 'bin'}"
+        path = folder / name
+        cap = max(limit, IMAGE_FETCH_CAP) if kind in IMAGE_TYPES else limit
+        try:
+            with path.open("wb") as fh:
+                size = await download_output(self.session, output.url, fh, max_bytes=cap)
+        except OutputTooLarge:
+            out.links.append(output.url)
+            out.deliveries[output.idx] = "link"
+            return
+        except Exception as exc:  # a network failure here is worth a retry of the whole delivery
+            raise DeliveryError(f"downloading output {output.idx}: {exc}", transient=True) from exc
+        if size > limit and kind in IMAGE_TYPES:
+            fitted = await asyncio.to_thread(reencode_to_fit, path, limit)
+            if fitted is not None:
+                path, size = fitted, fitted.stat().st_size
+                out.reencoded = True
+        if size > limit:
+            out.links.append(output.url)
+            out.deliveries[output.idx] = "link"
+            return
+        out.files.append(OutgoingFile(filename=path.name, path=path, size=size))
+        out.deliveries[output.idx] = "file"
+
+    async def _fetch_text(self, url: str) -> str | None:
+        buffer = io.BytesIO()
+        try:
+            await download_output(self.session, url, buffer, max_bytes=TEXT_CAP)
+        except OutputTooLarge:
+            return None
+        except Exception as exc:
+            raise DeliveryError(f"downloading a text output: {exc}", transient=True) from exc
+        return buffer.getvalue().decode("utf-8", errors="replace")
+
+    # ---- posting ---------------------------------------------------------------------------
+
+    def compose(self, job: Job, prepared: Prepared) -> str:
+        elapsed = (job.finished_at or self.clock()) - (job.submitted_at or job.created_at)
+        lines = [
+            t("job.result", job.locale, mention=mention(job.member_id), alias=job.alias, job=job.label,
+              elapsed=duration(elapsed, job.locale), coins=job.cost)
+        ]
+        prompt = job.inputs.get("prompt")
+        if prompt:
+            lines.append("> " + clip(" ".join(str(prompt).split()), 300))
+        if prepared.reencoded:
+            lines.append(t("job.result.reencoded", job.locale))
+        if prepared.links:
+            lines.append(t("job.result.links", job.locale))
+            lines.extend(f"<{url}>" for url in prepared.links)
+        if not (prepared.files or prepared.links or prepared.texts):
+            lines.append(t("job.result.empty", job.locale))
+        head = "\n".join(lines)
+        if prepared.texts:
+            body = "\n\n".join(prepared.texts)
+            room = CONTENT_LIMIT - len(head) - 10
+            head = head + "\n```\n" + clip(body, max(room, 50)) + "\n```"
+        return clip(head, CONTENT_LIMIT)
+
+    async def post(self, job: Job, prepared: Prepared, *, nonce: str | None = None) -> int:
+        """Post in as many messages as the files need; `nonce` (deliveries, not resends) dedupes retries."""
+        batches = batch_files(prepared.files)
+        first_id = await self.notifier.post_result(
+            job, self.compose(job, prepared), batches[0], first=True, nonce=nonce and f"{nonce}p1"
+        )
+        for number, batch in enumerate(batches[1:], start=2):
+            text = t("job.result.more", job.locale, alias=job.alias, job=job.label, part=number, parts=len(batches))
+            await self.notifier.post_result(job, text, batch, first=False, nonce=nonce and f"{nonce}p{number}")
+        return first_id
+
+
+def batch_files(files: list[OutgoingFile]) -> list[list[OutgoingFile]]:
+    """Split into messages of at most 10 files and ~24 MiB each; always at least one (maybe empty)."""
+    batches: list[list[OutgoingFile]] = [[]]
+    total = 0
+    for f in files:
+        current = batches[-1]
+        if current and (len(current) >= MAX_FILES_PER_MESSAGE or total + f.size > MAX_REQUEST_BYTES):
+            batches.append([])
+            total = 0
+        batches[-1].append(f)
+        total += f.size
+    return batches
+
+
+def reencode_to_fit(path: Path, limit: int) -> Path | None:
+    """Re-encode an image as JPEG (then smaller) until it fits `limit`; None if it cannot be read."""
+    try:
+        with Image.open(path) as original:
+            image = original.convert("RGB")
+    except Exception:
+        return None
+    target = path.with_suffix(".jpg")
+    scale = 1.0
+    for _ in range(12):
+        candidate = image if scale == 1.0 else image.resize(
+            (max(1, int(image.width * scale)), max(1, int(image.height * scale))), Image.Resampling.LANCZOS
+        )
+        for quality in (90, 80, 70):
+            buffer = io.BytesIO()
+            candidate.save(buffer, "JPEG", quality=quality, optimize=True)
+            if buffer.tell() <= limit:
+                target.write_bytes(buffer.getvalue())
+                return target
+        scale *= 0.75
+    return None

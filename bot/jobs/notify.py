@@ -1,0 +1,56 @@
+"""The small interface through which the job pipeline talks to Discord (or to a test double)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+from bot.db.journal import Job
+
+
+@dataclass(frozen=True)
+class OutgoingFile:
+    filename: str
+    path: Path
+    size: int
+
+
+class DeliveryError(Exception):
+    """A post failed. `transient` errors (429, 5xx, network) are retried later; others are not."""
+
+    def __init__(self, message: str, *, transient: bool) -> None:
+        super().__init__(message)
+        self.transient = transient
+
+
+class Notifier(Protocol):
+    def upload_limit(self, guild_id: int) -> int:
+        """Largest file the bot may attach in this guild (guild.filesize_limit)."""
+        ...
+
+    async def post_status(self, job: Job, text: str) -> int | None:
+        """Post the job's status message in its channel; returns the message id."""
+        ...
+
+    async def edit_status(self, job: Job, text: str) -> bool:
+        """Edit the status message in place; False when it no longer exists."""
+        ...
+
+    async def post_result(
+        self, job: Job, text: str, files: Sequence[OutgoingFile], *, first: bool, nonce: str | None = None
+    ) -> int:
+        """Post results (at most 10 files) mentioning only the requester; `first` carries the buttons.
+
+        `nonce` lets Discord drop a duplicate of a post that was retried after a lost answer.
+        """
+        ...
+
+    async def find_result(self, job: Job) -> int | None:
+        """A result message already posted for this job (looked up after a crash), if any."""
+        ...
+
+    async def post_notice(self, job: Job, text: str) -> int | None:
+        """A message to the requester (failure, cancel, timeout), mentioning only them."""
+        ...

@@ -1,0 +1,194 @@
+"""The poller: asks RunningHub about every active task, moves jobs along, edits status messages.
+
+One sweep reads the active jobs with one query, asks `/task/openapi/outputs` for each task with
+bounded concurrency, and writes only what changed. A poll error is not a task failure: the task
+is asked again next sweep (a task that actually finished is never refunded because a poll broke).
+A webhook wakes the poller for one task at once; polling stays as the safety net.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from bot.db.journal import QUEUED, RUNNING, Job, Journal
+from bot.jobs.texts import coarse_elapsed, duration, mention
+from bot.messages import t
+from bot.runninghub.client import RunningHubClient
+from bot.runninghub.errors import RunningHubError, TaskNotFound
+from bot.runninghub.types import TaskOutputs, TaskState
+from bot.workflows import WorkflowRegistry
+
+log = logging.getLogger(__name__)
+
+NOT_FOUND_LIMIT = 3  # consecutive 807 answers before a task is given up as lost
+
+
+@dataclass
+class StatusLine:
+    text: str
+    edited_at: float
+
+
+class Poller:
+    def __init__(
+        self,
+        journal: Journal,
+        client: RunningHubClient,
+        registry: WorkflowRegistry,
+        *,
+        interval: float,
+        on_succeeded: Callable[[int], Awaitable[None]],
+        on_ended: Callable[[int], Awaitable[None]],
+        edit_status: Callable[[Job, str], Awaitable[None]],
+        clock: Callable[[], float] = time.time,
+        max_parallel: int = 16,
+        status_interval: float = 10.0,
+    ) -> None:
+        self.journal = journal
+        self.client = client
+        self.registry = registry
+        self.interval = interval
+        self.on_succeeded = on_succeeded
+        self.on_ended = on_ended
+        self.edit_status = edit_status
+        self.clock = clock
+        self.status_interval = status_interval
+        self._semaphore = asyncio.Semaphore(max_parallel)
+        self._wake = asyncio.Event()
+        self._urgent: set[str] = set()
+        self._not_found: dict[int, int] = {}
+        self._status: dict[int, StatusLine] = {}
+        self.sweeps = 0
+
+    def wake(self, task_id: str | None = None) -> None:
+        if task_id:
+            self._urgent.add(task_id)
+        self._wake.set()
+
+    async def run(self, extra: Callable[[], Awaitable[None]] | None = None) -> None:
+        last_full = 0.0
+        while True:
+            urgent_only = bool(self._urgent) and self.clock() - last_full < self.interval
+            try:
+                if urgent_only:
+                    await self.sweep(only=set(self._urgent))
+                else:
+                    last_full = self.clock()
+                    await self.sweep()
+                    if extra is not None:
+                        await extra()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("poll sweep failed; trying again next interval")
+            self._wake.clear()
+            if self._urgent:
+                continue
+            try:
+                await asyncio.wait_for(self._wake.wait(), timeout=max(0.01, last_full + self.interval - self.clock()))
+            except TimeoutError:
+                pass
+
+    async def sweep(self, only: set[str] | None = None) -> None:
+        self.sweeps += 1
+        jobs = [j for j in await self.journal.in_states((QUEUED, RUNNING)) if j.task_id]
+        if only is not None:
+            jobs = [j for j in jobs if j.task_id in only]
+            self._urgent -= only
+        else:
+            self._urgent.clear()
+        await asyncio.gather(*(self._check(job) for job in jobs))
+
+    async def _check(self, job: Job) -> None:
+        try:
+            async with self._semaphore:
+                if await self._timed_out(job):
+                    return
+                assert job.task_id is not None
+                outcome = await self.client.outputs(job.task_id)
+            self._not_found.pop(job.id, None)
+            await self.apply(job, outcome)
+        except TaskNotFound:
+            misses = self._not_found.get(job.id, 0) + 1
+            self._not_found[job.id] = misses
+            if misses >= NOT_FOUND_LIMIT:
+                log.warning("job %s: task %s is unknown to RunningHub; giving up", job.id, job.task_id)
+                if await self.journal.end(job.id, (QUEUED, RUNNING), "failed", t("job.reason.task_lost", job.locale)):
+                    await self.on_ended(job.id)
+        except RunningHubError as exc:
+            log.info("job %s: poll failed (%s); asking again next sweep", job.id, exc)
+        except Exception:
+            log.exception("job %s: poll failed unexpectedly", job.id)
+
+    async def apply(self, job: Job, outcome: TaskOutputs) -> None:
+        if outcome.state == TaskState.SUCCEEDED:
+            outputs = [(f.url, f.file_type, f.node_id, f.text) for f in outcome.files]
+            if await self.journal.succeed(job.id, outputs, outcome.consume_coins):
+                self._status.pop(job.id, None)
+                await self.on_succeeded(job.id)
+        elif outcome.state == TaskState.FAILED:
+            reason = failure_text(outcome, job.locale)
+            if await self.journal.end(job.id, (QUEUED, RUNNING), "failed", reason):
+                self._status.pop(job.id, None)
+                await self.on_ended(job.id)
+        elif outcome.state == TaskState.RUNNING:
+            if job.state == QUEUED:
+                await self.journal.started(job.id)
+            started = job.started_at or self.clock()
+            elapsed = duration(coarse_elapsed(self.clock() - started), job.locale)
+            await self._show(job, "job.status.running", elapsed=elapsed)
+        else:
+            await self._show(job, "job.status.queued")
+
+    async def _timed_out(self, job: Job) -> bool:
+        try:
+            limit = self.registry.get(job.alias).timeout
+        except Exception:
+            return False
+        since = job.submitted_at or job.created_at
+        if self.clock() - since <= limit:
+            return False
+        log.info("job %s: past its %s s timeout; cancelling task %s", job.id, limit, job.task_id)
+        if job.task_id:
+            try:
+                await self.client.cancel(job.task_id)
+            except RunningHubError as exc:
+                log.warning("job %s: cancel after timeout failed: %s", job.id, exc)
+        if await self.journal.end(job.id, (QUEUED, RUNNING), "timed_out", None):
+            self._status.pop(job.id, None)
+            await self.on_ended(job.id)
+        return True
+
+    async def _show(self, job: Job, key: str, **params: object) -> None:
+        """Edit the status message only when its text changes, and not more often than status_interval."""
+        if job.status_message_id is None:
+            return
+        text = t(key, job.locale, alias=job.alias, job=job.label, mention=mention(job.member_id), **params)
+        last = self._status.get(job.id)
+        now = self.clock()
+        if last is not None and (last.text == text or now - last.edited_at < self.status_interval):
+            return
+        self._status[job.id] = StatusLine(text, now)
+        try:
+            await self.edit_status(job, text)
+        except Exception as exc:
+            log.info("job %s: status edit failed: %s", job.id, exc)
+
+
+def failure_text(outcome: TaskOutputs, locale: str | None) -> str:
+    reason = outcome.failed_reason
+    if reason is None:
+        return t("job.reason.generic", locale, error="unknown error")
+    if reason.node_id:
+        error = ": ".join(p for p in (reason.exception_type, reason.exception_message) if p) or "error"
+        return t("job.reason.node", locale, node=reason.node_id, name=reason.node_name or "?", error=_clip(error))
+    return t("job.reason.generic", locale, error=_clip(reason.summary()))
+
+
+def _clip(text: str, limit: int = 300) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"

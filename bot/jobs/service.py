@@ -1,0 +1,376 @@
+"""The job service: intake, the background loops, and what members and moderators ask of jobs.
+
+Discord reaches it only through cogs (which call these methods) and the `Notifier` it is given
+(through which it posts); it runs in tests without Discord.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+
+from bot.config import Settings
+from bot.db.journal import (
+    ENDED_BADLY,
+    PENDING,
+    PREPARING,
+    QUEUED,
+    RUNNING,
+    SUBMITTING,
+    SUCCEEDED,
+    UNFINISHED,
+    UNKNOWN,
+    Job,
+    Journal,
+)
+from bot.db.ledger import Ledger
+from bot.errors import UserError
+from bot.jobs.delivery import Delivery
+from bot.jobs.notify import DeliveryError, Notifier
+from bot.jobs.pipeline import JobRequest, build_node_info, upload_inputs
+from bot.jobs.poller import Poller
+from bot.jobs.scheduler import Scheduler
+from bot.jobs.texts import duration, mention
+from bot.messages import t
+from bot.runninghub.client import RunningHubClient
+from bot.runninghub.errors import RunningHubError, TaskNotFound
+from bot.runninghub.types import AccountStatus
+from bot.workflows import WorkflowRegistry
+
+log = logging.getLogger(__name__)
+
+DEFAULT_MAX_UNFINISHED = 3
+
+
+@dataclass
+class Health:
+    account: AccountStatus | None
+    account_error: str | None
+    counts: dict[str, int]
+    waiting: int
+    active: int
+    limit: int
+    unknown: list[Job] = field(default_factory=list)
+    undelivered: list[Job] = field(default_factory=list)
+
+
+class JobService:
+    def __init__(
+        self,
+        *,
+        settings: Settings,
+        journal: Journal,
+        ledger: Ledger,
+        registry: WorkflowRegistry,
+        client: RunningHubClient,
+        session: aiohttp.ClientSession,
+        notifier: Notifier,
+        clock: Callable[[], float] = time.time,
+        max_unfinished: int = DEFAULT_MAX_UNFINISHED,
+        status_interval: float = 10.0,
+        delivery_retry_base: float = 5.0,
+    ) -> None:
+        self.settings = settings
+        self.journal = journal
+        self.ledger = ledger
+        self.registry = registry
+        self.client = client
+        self.notifier = notifier
+        self.clock = clock
+        self.max_unfinished = max_unfinished
+        self.delivery = Delivery(journal, notifier, session, clock=clock, retry_base=delivery_retry_base)
+        self.scheduler = Scheduler(
+            journal, client, registry,
+            concurrency=settings.runninghub_concurrency,
+            webhook_url=self.webhook_url_for,
+            on_ended=self._ended,
+            on_unknown=self._ended,
+            on_submitted=lambda _job_id: self.poller.wake(),
+            clock=clock,
+            idle_interval=settings.poll_interval,
+        )
+        self.poller = Poller(
+            journal, client, registry,
+            interval=settings.poll_interval,
+            on_succeeded=self._succeeded,
+            on_ended=self._ended,
+            edit_status=self._edit_status,
+            clock=clock,
+            status_interval=status_interval,
+        )
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._loops: list[asyncio.Task[Any]] = []
+
+    # ---- life cycle ------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Resume whatever a previous run left unfinished, then start the loops."""
+        await self.recover()
+        self._loops = [
+            asyncio.create_task(self.scheduler.run(), name="rhbot-scheduler"),
+            asyncio.create_task(self.poller.run(extra=self.housekeeping), name="rhbot-poller"),
+        ]
+
+    async def stop(self) -> None:
+        for task in [*self._loops, *self._tasks]:
+            task.cancel()
+        await asyncio.gather(*self._loops, *self._tasks, return_exceptions=True)
+        self._loops.clear()
+        self._tasks.clear()
+
+    def _spawn(self, coro: Any, name: str) -> None:
+        # Keep a strong reference and log failures (a bare create_task can vanish or fail silently).
+        task = asyncio.create_task(coro, name=name)
+        self._tasks.add(task)
+
+        def done(finished: asyncio.Task[Any]) -> None:
+            self._tasks.discard(finished)
+            if not finished.cancelled() and finished.exception() is not None:
+                log.error("background task %s failed", name, exc_info=finished.exception())
+
+        task.add_done_callback(done)
+
+    async def recover(self) -> None:
+        for job in await self.journal.in_states((PREPARING,)):
+            # The attachments were in memory: the job cannot go on. Nothing reached RunningHub's queue.
+            if await self.journal.end(job.id, (PREPARING,), "failed", t("job.reason.restarted", job.locale)):
+                await self._notify_end(job.id)
+        for job in await self.journal.in_states((SUBMITTING,)):
+            # The process died while a create was in flight: it may or may not exist. Never resubmit.
+            if await self.journal.outcome_unknown(job.id, "the bot stopped while the task was being created"):
+                await self._notify_end(job.id)
+        # queued/running jobs are picked up by the poller; succeeded ones by housekeeping.
+
+    async def housekeeping(self) -> None:
+        """After each full sweep: deliveries that are due and notices that were not sent."""
+        now = self.clock()
+        for job in await self.journal.in_states((SUCCEEDED,)):
+            if job.next_delivery_at <= now and not self.delivery.busy(job.id):
+                self._spawn(self.delivery.deliver(job.id), f"deliver-{job.id}")
+        for job in await self.journal.in_states((*ENDED_BADLY, UNKNOWN)):
+            if job.notified_at is None:
+                await self._notify_end(job.id)
+
+    # ---- intake ------------------------------------------------------------------------------
+
+    async def intake(
+        self, request: JobRequest, *, guild_id: int, channel_id: int, member_id: int, locale: str | None
+    ) -> Job:
+        """Hold the cost, upload the inputs, journal the job and post its status message."""
+        unfinished = await self.journal.count_unfinished(guild_id, member_id)
+        if unfinished >= self.max_unfinished:
+            raise UserError("job.error.too_many", count=unfinished)
+        workflow = request.workflow
+        job = await self.journal.create(
+            guild_id=guild_id, channel_id=channel_id, member_id=member_id, alias=workflow.alias,
+            cost=workflow.cost, locale=locale,
+        )
+        try:
+            uploaded = await upload_inputs(self.client, request)
+            nodes = build_node_info(request, uploaded)
+        except BaseException as exc:
+            await self.journal.end(job.id, (PREPARING,), "failed", str(exc))
+            await self.journal.set_notified(job.id)  # the member is told right here, ephemerally
+            if isinstance(exc, RunningHubError):
+                raise UserError("job.error.upload_failed", error=exc.user_message()) from exc
+            raise
+        inputs = {
+            "prompt": request.prompt,
+            "params": dict(request.params),
+            "uploads": uploaded,
+            "nodes": [{"node_id": n.node_id, "field_name": n.field_name, "field_value": n.field_value} for n in nodes],
+        }
+        await self.journal.ready(job.id, inputs)
+        return await self._announce(job.id)
+
+    async def rerun(self, job_id: int, *, guild_id: int, member_id: int, locale: str | None) -> Job:
+        """A new job with the same inputs (already uploaded), held and charged like any other."""
+        source = await self._job_in_guild(job_id, guild_id)
+        workflow = self.registry.get(source.alias)
+        unfinished = await self.journal.count_unfinished(guild_id, member_id)
+        if unfinished >= self.max_unfinished:
+            raise UserError("job.error.too_many", count=unfinished)
+        job = await self.journal.create(
+            guild_id=guild_id, channel_id=source.channel_id, member_id=member_id, alias=workflow.alias,
+            cost=workflow.cost, locale=locale, inputs=source.inputs, state=PENDING, source_job_id=source.id,
+        )
+        return await self._announce(job.id)
+
+    async def _announce(self, job_id: int) -> Job:
+        job = await self.journal.get(job_id)
+        assert job is not None
+        position = await self.journal.queue_position(job)
+        text = t("job.status.pending", job.locale, alias=job.alias, job=job.label, mention=mention(job.member_id),
+                 position=position)
+        try:
+            message_id = await self.notifier.post_status(job, text)
+        except DeliveryError as exc:
+            log.warning("job %s: status message not posted: %s", job.id, exc)
+            message_id = None
+        if message_id is not None:
+            await self.journal.set_status_message(job.id, message_id)
+        self.scheduler.wake()
+        refreshed = await self.journal.get(job.id)
+        assert refreshed is not None
+        return refreshed
+
+    # ---- member and moderator actions --------------------------------------------------------
+
+    async def _job_in_guild(self, job_id: int, guild_id: int) -> Job:
+        job = await self.journal.get(job_id)
+        if job is None or job.guild_id != guild_id:
+            raise UserError("job.error.not_found", number=job_id)
+        return job
+
+    def _check_owner(self, job: Job, actor_id: int, is_moderator: bool) -> None:
+        if job.member_id != actor_id and not is_moderator:
+            raise UserError("job.error.not_yours", job=job.label)
+
+    async def cancel(self, job_id: int, *, guild_id: int, actor_id: int, is_moderator: bool) -> Job:
+        job = await self._job_in_guild(job_id, guild_id)
+        self._check_owner(job, actor_id, is_moderator)
+        if job.state not in UNFINISHED:
+            raise UserError("job.error.finished", job=job.label, state=t(f"job.state.{job.state}", job.locale))
+        if job.task_id and job.state in (QUEUED, RUNNING):
+            try:
+                await self.client.cancel(job.task_id)
+            except TaskNotFound:
+                pass
+            except RunningHubError as exc:
+                log.warning("job %s: cancel at RunningHub failed: %s", job.id, exc)
+        if not await self.journal.end(job.id, UNFINISHED, "cancelled", None):
+            fresh = await self.journal.get(job.id)
+            state = fresh.state if fresh else job.state
+            raise UserError("job.error.finished", job=job.label, state=t(f"job.state.{state}", job.locale))
+        await self.journal.set_notified(job.id)  # the canceller is answered directly
+        await self._edit_final_status(job.id)
+        self.scheduler.wake()
+        ended = await self.journal.get(job.id)
+        assert ended is not None
+        return ended
+
+    async def resend(self, job_id: int, *, guild_id: int, actor_id: int, is_moderator: bool) -> None:
+        job = await self._job_in_guild(job_id, guild_id)
+        self._check_owner(job, actor_id, is_moderator)
+        if job.state == SUCCEEDED:
+            if not await self.delivery.deliver(job.id):
+                raise UserError("job.error.resend_failed", job=job.label)
+            return
+        if job.state != "delivered":
+            raise UserError("job.error.not_delivered", job=job.label, state=t(f"job.state.{job.state}", job.locale))
+        full = await self.journal.get(job.id, with_outputs=True)
+        assert full is not None
+        try:
+            with tempfile.TemporaryDirectory(prefix=f"rhbot-resend{job.id}-") as tmp:
+                prepared = await self.delivery.prepare(full, Path(tmp))
+                await self.delivery.post(full, prepared)
+        except DeliveryError as exc:
+            raise UserError("job.error.resend_failed", job=job.label) from exc
+
+    async def recent(self, guild_id: int, member_id: int, limit: int = 10) -> list[Job]:
+        return await self.journal.recent_for_member(guild_id, member_id, limit)
+
+    async def health(self) -> Health:
+        account: AccountStatus | None = None
+        error: str | None = None
+        try:
+            account = await self.client.account_status()
+        except RunningHubError as exc:
+            error = exc.user_message()
+        counts = await self.journal.counts_by_state()
+        return Health(
+            account=account,
+            account_error=error,
+            counts=counts,
+            waiting=counts.get(PENDING, 0) + counts.get(PREPARING, 0),
+            active=await self.scheduler.active_count(),
+            limit=self.settings.runninghub_concurrency,
+            unknown=await self.journal.in_states((UNKNOWN,)),
+            undelivered=await self.journal.in_states((SUCCEEDED,)),
+        )
+
+    # ---- webhooks ----------------------------------------------------------------------------
+
+    def webhook_url_for(self, job: Job) -> str | None:
+        if not self.settings.webhook_url or not self.settings.webhook_secret:
+            return None
+        base = self.settings.webhook_url.rstrip("/")
+        return f"{base}/{self.settings.webhook_secret}?job={job.id}"
+
+    async def on_webhook(self, task_id: str, job_id: int | None) -> None:
+        """A TASK_END arrived: bind it to an 'unknown' job if that is whose it is, then poll it now."""
+        if job_id is not None:
+            job = await self.journal.get(job_id)
+            unbound = job is not None and job.state == UNKNOWN and job.task_id is None
+            if unbound and await self.journal.bind_task(job_id, task_id):
+                log.info("job %s: its task %s turned up through the webhook", job_id, task_id)
+        self.poller.wake(task_id)
+
+    # ---- callbacks from the loops ------------------------------------------------------------
+
+    async def _succeeded(self, job_id: int) -> None:
+        self.scheduler.wake()
+        job = await self.journal.get(job_id)
+        if job is not None and job.status_message_id is not None:
+            elapsed = (job.finished_at or self.clock()) - (job.submitted_at or job.created_at)
+            await self._edit_status(job, t("job.status.delivering", job.locale, alias=job.alias, job=job.label,
+                                           mention=mention(job.member_id), elapsed=duration(elapsed, job.locale)))
+        self._spawn(self.delivery.deliver(job_id), f"deliver-{job_id}")
+
+    async def _ended(self, job_id: int) -> None:
+        self.scheduler.wake()
+        await self._notify_end(job_id)
+
+    async def _edit_status(self, job: Job, text: str) -> None:
+        try:
+            await self.notifier.edit_status(job, text)
+        except DeliveryError as exc:
+            log.info("job %s: status edit failed: %s", job.id, exc)
+
+    async def _edit_final_status(self, job_id: int) -> None:
+        job = await self.journal.get(job_id)
+        if job is None or job.status_message_id is None:
+            return
+        elapsed = (job.finished_at or self.clock()) - (job.submitted_at or job.created_at)
+        text = t(f"job.status.{job.state}", job.locale, alias=job.alias, job=job.label,
+                 mention=mention(job.member_id), elapsed=duration(elapsed, job.locale))
+        await self._edit_status(job, text)
+
+    def _timeout_of(self, alias: str) -> int:
+        try:
+            return self.registry.get(alias).timeout
+        except UserError:
+            return 0
+
+    async def _notify_end(self, job_id: int) -> None:
+        """Tell the member how a job ended (failed, cancelled, timed out, unknown), once."""
+        job = await self.journal.get(job_id)
+        if job is None or job.notified_at is not None:
+            return
+        await self._edit_final_status(job_id)
+        common = {"mention": mention(job.member_id), "job": job.label, "alias": job.alias, "coins": job.cost}
+        if job.state == "failed":
+            text = t("job.notice.failed", job.locale, reason=job.error or "", **common)
+        elif job.state == "timed_out":
+            limit = self._timeout_of(job.alias)
+            text = t("job.notice.timed_out", job.locale, limit=duration(limit, job.locale), **common)
+        elif job.state == UNKNOWN:
+            text = t("job.notice.unknown", job.locale, **common)
+        else:
+            text = t("job.notice.cancelled", job.locale, **common)
+        try:
+            await self.notifier.post_notice(job, text)
+        except DeliveryError as exc:
+            if exc.transient:
+                log.warning("job %s: notice not posted (%s); will try again", job.id, exc)
+                return
+            log.warning("job %s: notice cannot be posted: %s", job.id, exc)
+        await self.journal.set_notified(job.id)

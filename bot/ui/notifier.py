@@ -1,0 +1,132 @@
+"""The job pipeline's Notifier, done with discord.py: posts with the bot token via channel.send.
+
+Interaction tokens die after 15 minutes and jobs often take longer, so every status and result
+message goes to the job's channel with the bot's own token. Only the requester is ever mentioned.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+
+import aiohttp
+import discord
+from discord.ext import commands
+
+from bot.db.journal import Job
+from bot.jobs.notify import DeliveryError, OutgoingFile
+
+log = logging.getLogger(__name__)
+
+DEFAULT_UPLOAD_LIMIT = 10 * 1024 * 1024
+HISTORY_SCAN = 100  # messages looked through for a result posted before a crash
+
+
+def result_marker(job_id: int) -> str:
+    """The custom_id of the first button of a job's result message; finds it again after a crash."""
+    return f"rh:rerun:{job_id}"
+
+
+class DiscordNotifier:
+    def __init__(self, bot: commands.Bot, view_for: Callable[[Job], discord.ui.View | None]) -> None:
+        self.bot = bot
+        self.view_for = view_for
+
+    def upload_limit(self, guild_id: int) -> int:
+        guild = self.bot.get_guild(guild_id)
+        return guild.filesize_limit if guild is not None else DEFAULT_UPLOAD_LIMIT
+
+    async def _channel(self, job: Job) -> discord.abc.Messageable:
+        channel = self.bot.get_channel(job.channel_id)
+        if channel is None:
+            try:
+                channel = await self.bot.fetch_channel(job.channel_id)
+            except discord.HTTPException as exc:
+                raise _delivery_error(exc) from exc
+        if not isinstance(channel, discord.abc.Messageable):
+            raise DeliveryError(f"channel {job.channel_id} cannot hold messages", transient=False)
+        return channel
+
+    @staticmethod
+    def _only_requester(job: Job) -> discord.AllowedMentions:
+        return discord.AllowedMentions(everyone=False, roles=False, users=[discord.Object(job.member_id)],
+                                       replied_user=False)
+
+    async def post_status(self, job: Job, text: str) -> int | None:
+        channel = await self._channel(job)
+        try:
+            message = await channel.send(text, allowed_mentions=discord.AllowedMentions.none())
+        except (TimeoutError, discord.HTTPException, aiohttp.ClientError, OSError) as exc:
+            raise _delivery_error(exc) from exc
+        return message.id
+
+    async def edit_status(self, job: Job, text: str) -> bool:
+        if job.status_message_id is None:
+            return False
+        channel = await self._channel(job)
+        if not hasattr(channel, "get_partial_message"):
+            return False
+        partial = channel.get_partial_message(job.status_message_id)  # type: ignore[attr-defined]
+        try:
+            await partial.edit(content=text, allowed_mentions=discord.AllowedMentions.none())
+        except discord.NotFound:
+            return False
+        except (TimeoutError, discord.HTTPException, aiohttp.ClientError, OSError) as exc:
+            raise _delivery_error(exc) from exc
+        return True
+
+    async def post_result(
+        self, job: Job, text: str, files: Sequence[OutgoingFile], *, first: bool, nonce: str | None = None
+    ) -> int:
+        channel = await self._channel(job)
+        # A fresh discord.File per attempt: discord.py closes files it sent.
+        attachments = [discord.File(f.path, filename=f.filename) for f in files]
+        kwargs: dict[str, object] = {"allowed_mentions": self._only_requester(job)}
+        if first:
+            view = self.view_for(job)
+            if view is not None:
+                kwargs["view"] = view
+        if nonce:
+            kwargs["nonce"] = nonce
+        try:
+            message = await channel.send(text, files=attachments, **kwargs)  # type: ignore[arg-type]
+        except (TimeoutError, discord.HTTPException, aiohttp.ClientError, OSError) as exc:
+            raise _delivery_error(exc) from exc
+        finally:
+            for attachment in attachments:
+                attachment.close()
+        return message.id
+
+    async def find_result(self, job: Job) -> int | None:
+        channel = await self._channel(job)
+        if not hasattr(channel, "history"):
+            return None
+        marker = result_marker(job.id)
+        after = discord.Object(job.status_message_id) if job.status_message_id else None
+        me = self.bot.user.id if self.bot.user else None
+        try:
+            async for message in channel.history(limit=HISTORY_SCAN, after=after, oldest_first=False):
+                if message.author.id != me:
+                    continue
+                for row in message.components:
+                    for item in getattr(row, "children", []):
+                        if getattr(item, "custom_id", None) == marker:
+                            return message.id
+        except (TimeoutError, discord.HTTPException, aiohttp.ClientError, OSError) as exc:
+            raise _delivery_error(exc) from exc
+        return None
+
+    async def post_notice(self, job: Job, text: str) -> int | None:
+        channel = await self._channel(job)
+        try:
+            message = await channel.send(text, allowed_mentions=self._only_requester(job))
+        except (TimeoutError, discord.HTTPException, aiohttp.ClientError, OSError) as exc:
+            raise _delivery_error(exc) from exc
+        return message.id
+
+
+def _delivery_error(exc: BaseException) -> DeliveryError:
+    if isinstance(exc, discord.HTTPException):
+        transient = exc.status == 429 or exc.status >= 500
+        return DeliveryError(f"Discord answered {exc.status} ({exc.code}): {exc.text[:200]}", transient=transient)
+    return DeliveryError(f"{type(exc).__name__}: {exc}", transient=True)

@@ -1,0 +1,552 @@
+"""The workflow aliases of `data/workflows.toml` and the parsing of `params`.
+
+Pure: the only I/O is reading the TOML file. A bad file raises `WorkflowConfigError` with one line
+naming the alias, the key and the reason, so the bot refuses to start instead of failing later
+in front of a member. Bad member input raises `UserError` with a key of bot/catalog/workflows.py.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import shlex
+import tomllib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+from bot.errors import UserError
+
+# Inputs filled from the /generate option (or CLI flag) of the same name, with the kind each must have.
+OPTION_KINDS: Mapping[str, str] = MappingProxyType(
+    {
+        "prompt": "text",
+        "image": "image",
+        "image2": "image",
+        "image3": "image",
+        "audio": "audio",
+        "video": "video",
+    }
+)
+OPTION_INPUTS = tuple(OPTION_KINDS)
+IMAGE_OPTIONS = ("image", "image2", "image3")
+MEDIA_KINDS = frozenset({"image", "audio", "video"})
+KINDS = ("text", "image", "audio", "video", "int", "float", "bool")
+
+DEFAULT_TIMEOUT = 1200
+DEFAULT_MAX_LENGTH = 2000
+MAX_DESCRIPTION = 100
+INSTANCE_TYPES = ("default", "plus")
+# TOML integers are signed 64-bit; JavaScript-safe is what RunningHub's web side keeps exactly.
+MAX_SAFE_INT = 9007199254740991
+
+_ALIAS_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,31})$")
+_INPUT_NAME_RE = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
+_WORKFLOW_KEYS = frozenset(
+    {"workflow_id", "webapp_id", "description", "cost", "timeout", "instance_type", "enabled", "inputs"}
+)
+_INPUT_KEYS = frozenset(
+    {
+        "name",
+        "kind",
+        "node_id",
+        "field",
+        "required",
+        "default",
+        "min",
+        "max",
+        "choices",
+        "max_length",
+        "description",
+    }
+)
+_TRUE_WORDS = frozenset({"true", "yes", "on", "1"})
+_FALSE_WORDS = frozenset({"false", "no", "off", "0"})
+_VALUE_ECHO_LIMIT = 40  # user text echoed in a refusal is cut to this
+
+
+class WorkflowConfigError(Exception):
+    """workflows.toml is unusable; str() is one line naming the alias, the key and the reason."""
+
+
+@dataclass(frozen=True)
+class WorkflowInput:
+    name: str
+    kind: str
+    node_id: str
+    field: str
+    required: bool = False
+    default: Any | None = None
+    min: float | int | None = None
+    max: float | int | None = None
+    choices: tuple[Any, ...] | None = None
+    max_length: int | None = None
+    description: str | None = None
+
+    @property
+    def is_param(self) -> bool:
+        """Set through `params` rather than a /generate option of its own."""
+        return self.name not in OPTION_KINDS
+
+
+@dataclass(frozen=True)
+class Workflow:
+    alias: str
+    description: str
+    cost: int
+    timeout: int = DEFAULT_TIMEOUT
+    workflow_id: str | None = None
+    webapp_id: str | None = None
+    instance_type: str | None = None
+    enabled: bool = True
+    inputs: tuple[WorkflowInput, ...] = ()
+
+    def input(self, name: str) -> WorkflowInput | None:
+        for item in self.inputs:
+            if item.name == name:
+                return item
+        return None
+
+    @property
+    def option_inputs(self) -> tuple[WorkflowInput, ...]:
+        return tuple(i for i in self.inputs if not i.is_param)
+
+    @property
+    def params(self) -> tuple[WorkflowInput, ...]:
+        return tuple(i for i in self.inputs if i.is_param)
+
+    @property
+    def required_inputs(self) -> tuple[WorkflowInput, ...]:
+        return tuple(i for i in self.inputs if i.required)
+
+    @property
+    def target(self) -> str:
+        """'workflow 123' or 'AI app 456', for operator-facing lines."""
+        return f"workflow {self.workflow_id}" if self.workflow_id else f"AI app {self.webapp_id}"
+
+    def summary(self) -> str:
+        """Short 'image, image2 · 20 coins' text (at most 100 characters) for autocomplete."""
+        needed = [i.name for i in self.option_inputs if i.required]
+        optional = [i.name for i in self.option_inputs if not i.required]
+        parts = []
+        if needed:
+            parts.append(", ".join(needed))
+        if optional:
+            parts.append("optional " + ", ".join(optional))
+        price = "free" if self.cost == 0 else f"{self.cost} coin{'s' if self.cost != 1 else ''}"
+        text = " · ".join([*parts, price])
+        if len(text) > 100:
+            text = text[:99].rstrip() + "…"
+        return text
+
+
+class WorkflowRegistry:
+    """The aliases, by name. Disabled aliases are kept (for `check`) but never served."""
+
+    def __init__(self, workflows: Mapping[str, Workflow]) -> None:
+        self._workflows = dict(workflows)
+
+    @property
+    def workflows(self) -> Mapping[str, Workflow]:
+        """Every alias of the file, disabled ones included, in file order."""
+        return MappingProxyType(self._workflows)
+
+    def __len__(self) -> int:
+        return len(self._workflows)
+
+    def get(self, alias: str) -> Workflow:
+        workflow = self._workflows.get(alias.strip().lower())
+        if workflow is None or not workflow.enabled:
+            known = ", ".join(w.alias for w in self.all()) or "-"
+            raise UserError("workflow.unknown", alias=_echo(alias), known=known)
+        return workflow
+
+    def all(self) -> list[Workflow]:
+        return sorted((w for w in self._workflows.values() if w.enabled), key=lambda w: w.alias)
+
+    def search(self, text: str, limit: int = 25) -> list[Workflow]:
+        """Enabled aliases matching `text`: alias prefix matches first, then substrings."""
+        needle = text.strip().lower()
+        everything = self.all()
+        if not needle:
+            return everything[:limit]
+        prefix = [w for w in everything if w.alias.startswith(needle)]
+        rest = [
+            w
+            for w in everything
+            if w not in prefix and (needle in w.alias or needle in w.description.lower())
+        ]
+        return (prefix + rest)[:limit]
+
+
+# ---------------------------------------------------------------------------------------------
+# Loading
+
+
+def load_workflows(path: str | Path) -> WorkflowRegistry:
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise WorkflowConfigError(
+            f"{path}: file not found (set WORKFLOWS_PATH or copy the shipped data/workflows.toml)"
+        ) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise WorkflowConfigError(f"{path}: cannot read the file: {exc}") from None
+    return parse_workflows(text, str(path))
+
+
+def parse_workflows(text: str, source: str = "workflows.toml") -> WorkflowRegistry:
+    try:
+        document = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise WorkflowConfigError(f"{source}: not valid TOML: {exc}") from None
+    extra = sorted(set(document) - {"workflows"})
+    if extra:
+        raise WorkflowConfigError(
+            f"{source}: unknown top-level key '{extra[0]}' (only [workflows.<alias>] tables)"
+        )
+    tables = document.get("workflows")
+    if not isinstance(tables, dict) or not tables:
+        raise WorkflowConfigError(f"{source}: no workflows defined: add a [workflows.<alias>] table")
+    workflows: dict[str, Workflow] = {}
+    for alias, table in tables.items():
+        workflows[alias] = _parse_workflow(source, alias, table)
+    return WorkflowRegistry(workflows)
+
+
+class _Where:
+    """Builds the one-line error for a place in the file."""
+
+    def __init__(self, source: str, alias: str, input_label: str | None = None) -> None:
+        self.source = source
+        self.alias = alias
+        self.input_label = input_label
+
+    def error(self, key: str | None, reason: str) -> WorkflowConfigError:
+        parts = [f"workflow '{self.alias}'"]
+        if self.input_label:
+            parts.append(self.input_label)
+        if key:
+            parts.append(f"key '{key}'")
+        return WorkflowConfigError(f"{self.source}: {', '.join(parts)}: {reason}")
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value: Any) -> bool:
+    return (_is_int(value) or isinstance(value, float)) and math.isfinite(value)
+
+
+def _digits(where: _Where, key: str, value: Any) -> str:
+    if _is_int(value) and value >= 0:
+        value = str(value)
+    if not isinstance(value, str) or not value.strip().isdigit() or not value.strip().isascii():
+        raise where.error(key, 'must be a string of digits, e.g. "2014552598229032961"')
+    return value.strip()
+
+
+def _parse_workflow(source: str, alias: str, table: Any) -> Workflow:
+    where = _Where(source, alias)
+    if not _ALIAS_RE.match(alias):
+        raise where.error(None, "an alias must be 1-32 lower-case letters, digits and dashes")
+    if not isinstance(table, dict):
+        raise where.error(None, "must be a table ([workflows.<alias>])")
+    unknown = sorted(set(table) - _WORKFLOW_KEYS)
+    if unknown:
+        raise where.error(unknown[0], f"unknown key (expected one of: {', '.join(sorted(_WORKFLOW_KEYS))})")
+
+    has_workflow, has_app = "workflow_id" in table, "webapp_id" in table
+    if has_workflow == has_app:
+        raise where.error("workflow_id", "give exactly one of workflow_id or webapp_id")
+    workflow_id = _digits(where, "workflow_id", table["workflow_id"]) if has_workflow else None
+    webapp_id = _digits(where, "webapp_id", table["webapp_id"]) if has_app else None
+
+    description = table.get("description")
+    if not isinstance(description, str) or not description.strip():
+        raise where.error("description", "is required: a short text shown to members")
+    description = description.strip()
+    if len(description) > MAX_DESCRIPTION:
+        raise where.error(
+            "description", f"must be at most {MAX_DESCRIPTION} characters, got {len(description)}"
+        )
+
+    if "cost" not in table:
+        raise where.error("cost", "is required: the coins a run costs (0 for free)")
+    cost = table["cost"]
+    if not _is_int(cost) or cost < 0 or cost > 1_000_000_000:
+        raise where.error("cost", "must be a whole number >= 0")
+
+    timeout = table.get("timeout", DEFAULT_TIMEOUT)
+    if not _is_int(timeout) or not 60 <= timeout <= 86400:
+        raise where.error("timeout", "must be a whole number of seconds from 60 to 86400")
+
+    instance_type = table.get("instance_type")
+    if instance_type is not None and instance_type not in INSTANCE_TYPES:
+        raise where.error("instance_type", 'must be "default" or "plus"')
+
+    enabled = table.get("enabled", True)
+    if not isinstance(enabled, bool):
+        raise where.error("enabled", "must be true or false")
+
+    raw_inputs = table.get("inputs", [])
+    if not isinstance(raw_inputs, list) or not all(isinstance(i, dict) for i in raw_inputs):
+        raise where.error("inputs", "must be [[workflows.<alias>.inputs]] tables")
+    inputs: list[WorkflowInput] = []
+    targets: dict[tuple[str, str], str] = {}
+    for number, raw in enumerate(raw_inputs, start=1):
+        item = _parse_input(source, alias, number, raw)
+        if any(i.name == item.name for i in inputs):
+            raise _Where(source, alias, f"input '{item.name}'").error(
+                "name", "is used twice in this workflow"
+            )
+        target = (item.node_id, item.field)
+        if target in targets:
+            raise _Where(source, alias, f"input '{item.name}'").error(
+                "field",
+                f"node {item.node_id} field '{item.field}' is already set by input '{targets[target]}'",
+            )
+        targets[target] = item.name
+        inputs.append(item)
+
+    return Workflow(
+        alias=alias,
+        description=description,
+        cost=cost,
+        timeout=timeout,
+        workflow_id=workflow_id,
+        webapp_id=webapp_id,
+        instance_type=instance_type,
+        enabled=enabled,
+        inputs=tuple(inputs),
+    )
+
+
+def _value_fits_kind(kind: str, value: Any) -> bool:
+    if kind in ("text", *MEDIA_KINDS):
+        return isinstance(value, str)
+    if kind == "int":
+        return _is_int(value)
+    if kind == "float":
+        return _is_number(value)
+    return isinstance(value, bool)
+
+
+def _parse_input(source: str, alias: str, number: int, raw: dict[str, Any]) -> WorkflowInput:
+    name = raw.get("name")
+    label = f"input '{name}'" if isinstance(name, str) and name else f"input #{number}"
+    where = _Where(source, alias, label)
+    unknown = sorted(set(raw) - _INPUT_KEYS)
+    if unknown:
+        raise where.error(unknown[0], f"unknown key (expected one of: {', '.join(sorted(_INPUT_KEYS))})")
+    if not isinstance(name, str) or not _INPUT_NAME_RE.match(name):
+        raise where.error(
+            "name", "must start with a lower-case letter and use only a-z, 0-9, _ and - (at most 32)"
+        )
+
+    kind = raw.get("kind")
+    if kind not in KINDS:
+        raise where.error("kind", f"must be one of {', '.join(KINDS)}")
+    if name in OPTION_KINDS and kind != OPTION_KINDS[name]:
+        raise where.error(
+            "kind",
+            f"'{name}' is filled from the /generate option of that name, so it must be {OPTION_KINDS[name]}",
+        )
+    if name not in OPTION_KINDS and kind in MEDIA_KINDS:
+        allowed = ", ".join(o for o, k in OPTION_KINDS.items() if k == kind)
+        raise where.error("kind", f"{kind} files can only be given as the inputs {allowed}")
+
+    node_id = raw.get("node_id")
+    if _is_int(node_id):
+        node_id = str(node_id)
+    if not isinstance(node_id, str) or not node_id.strip():
+        raise where.error(
+            "node_id", 'must be the node id as a string, e.g. "21" (see `python -m bot inspect`)'
+        )
+    field = raw.get("field")
+    if not isinstance(field, str) or not field.strip():
+        raise where.error("field", 'must be the input name on the node, e.g. "image" or "text"')
+
+    required = raw.get("required", False)
+    if not isinstance(required, bool):
+        raise where.error("required", "must be true or false")
+
+    minimum, maximum = raw.get("min"), raw.get("max")
+    for key, bound in (("min", minimum), ("max", maximum)):
+        if bound is None:
+            continue
+        if kind not in ("int", "float"):
+            raise where.error(key, "only int and float inputs take min/max")
+        if not (_is_int(bound) if kind == "int" else _is_number(bound)):
+            raise where.error(key, f"must be {'a whole number' if kind == 'int' else 'a number'}")
+    if minimum is not None and maximum is not None and minimum > maximum:
+        raise where.error("max", f"must not be below min ({minimum})")
+
+    max_length = raw.get("max_length")
+    if max_length is not None:
+        if kind != "text":
+            raise where.error("max_length", "only text inputs take max_length")
+        if not _is_int(max_length) or max_length < 1:
+            raise where.error("max_length", "must be a whole number >= 1")
+    elif kind == "text":
+        max_length = DEFAULT_MAX_LENGTH
+
+    choices = raw.get("choices")
+    if choices is not None:
+        if kind not in ("text", "int", "float"):
+            raise where.error("choices", "only text, int and float inputs take choices")
+        if not isinstance(choices, list) or not choices:
+            raise where.error("choices", "must be a non-empty list")
+        if not all(_value_fits_kind(kind, c) for c in choices):
+            raise where.error("choices", f"every choice must be a {kind} value")
+        if kind == "float":
+            choices = [float(c) for c in choices]
+        if len(set(choices)) != len(choices):
+            raise where.error("choices", "lists a value twice")
+        choices = tuple(choices)
+
+    default = raw.get("default")
+    if default is not None:
+        if not _value_fits_kind(kind, default):
+            raise where.error("default", f"must be a {kind} value")
+        if kind == "float":
+            default = float(default)
+        if required:
+            raise where.error("required", "an input with a default cannot also be required (drop one)")
+        problem = _check_value(kind, default, minimum, maximum, choices, max_length)
+        if problem:
+            raise where.error("default", problem)
+
+    description = raw.get("description")
+    if description is not None and not isinstance(description, str):
+        raise where.error("description", "must be a string")
+
+    return WorkflowInput(
+        name=name,
+        kind=kind,
+        node_id=node_id.strip(),
+        field=field.strip(),
+        required=required,
+        default=default,
+        min=minimum,
+        max=maximum,
+        choices=choices,
+        max_length=max_length,
+        description=description.strip() if description else None,
+    )
+
+
+def _check_value(
+    kind: str, value: Any, minimum: Any, maximum: Any, choices: tuple[Any, ...] | None, max_length: int | None
+) -> str | None:
+    """Why a (typed) default does not fit its own limits, or None."""
+    if minimum is not None and value < minimum:
+        return f"{value} is below min ({minimum})"
+    if maximum is not None and value > maximum:
+        return f"{value} is above max ({maximum})"
+    if choices is not None and value not in choices:
+        return f"{value!r} is not one of the choices"
+    if kind == "text" and max_length is not None and len(value) > max_length:
+        return f"is longer than max_length ({max_length})"
+    return None
+
+
+# ---------------------------------------------------------------------------------------------
+# params
+
+
+def _echo(value: str) -> str:
+    """User text for a refusal: one line, cut short."""
+    value = " ".join(str(value).split())
+    return value if len(value) <= _VALUE_ECHO_LIMIT else value[: _VALUE_ECHO_LIMIT - 1] + "…"
+
+
+def _format_number(value: Any) -> str:
+    return str(int(value)) if isinstance(value, float) and value.is_integer() else str(value)
+
+
+def _split_params(text: str) -> list[str]:
+    """'seed=42, negative="blurry, ugly"' -> ['seed=42', 'negative=blurry, ugly']."""
+    lexer = shlex.shlex(text, posix=True)
+    lexer.whitespace += ",，"  # a comma (also the full-width one) separates pairs outside quotes
+    lexer.whitespace_split = True
+    lexer.commenters = ""
+    try:
+        return list(lexer)
+    except ValueError:
+        quote = max(text.rfind('"'), text.rfind("'"))
+        raise UserError("workflow.params_syntax", token=_echo(text[max(quote, 0) :])) from None
+
+
+def coerce_param(item: WorkflowInput, raw: str) -> Any:
+    """Turn the text `raw` into a value of the input's kind, within its limits, or raise UserError."""
+    name, kind = item.name, item.kind
+    value: Any
+    if kind == "int":
+        try:
+            value = int(raw.strip())
+        except ValueError:
+            raise UserError("workflow.param_not_int", name=name, value=_echo(raw)) from None
+    elif kind == "float":
+        try:
+            value = float(raw.strip())
+        except ValueError:
+            raise UserError("workflow.param_not_number", name=name, value=_echo(raw)) from None
+        if not math.isfinite(value):
+            raise UserError("workflow.param_not_number", name=name, value=_echo(raw))
+    elif kind == "bool":
+        word = raw.strip().lower()
+        if word not in _TRUE_WORDS | _FALSE_WORDS:
+            raise UserError("workflow.param_not_bool", name=name, value=_echo(raw))
+        value = word in _TRUE_WORDS
+    else:
+        value = raw
+
+    if item.min is not None and value < item.min:
+        raise UserError(
+            "workflow.param_too_small", name=name, minimum=_format_number(item.min), value=_echo(raw)
+        )
+    if item.max is not None and value > item.max:
+        raise UserError(
+            "workflow.param_too_large", name=name, maximum=_format_number(item.max), value=_echo(raw)
+        )
+    if item.choices is not None and value not in item.choices:
+        shown = ", ".join(_format_number(c) if not isinstance(c, str) else c for c in item.choices)
+        raise UserError("workflow.param_not_choice", name=name, choices=shown)
+    if kind == "text" and item.max_length is not None and len(value) > item.max_length:
+        raise UserError("workflow.param_too_long", name=name, length=len(value), maximum=item.max_length)
+    return value
+
+
+def parse_params(workflow: Workflow, text: str | Sequence[str] | None) -> dict[str, Any]:
+    """Read 'seed=42 steps=30' (or ['seed=42', 'steps=30'] from repeated --param) into typed values.
+
+    Only the given parameters are returned; defaults are applied when the request is built.
+    """
+    if text is None:
+        return {}
+    pairs = _split_params(text) if isinstance(text, str) else [p for p in text if p.strip()]
+    values: dict[str, Any] = {}
+    params = {i.name: i for i in workflow.params}
+    for pair in pairs:
+        name, sep, raw = pair.partition("=")
+        name = name.strip().lower()
+        if not sep or not name:
+            raise UserError("workflow.params_syntax", token=_echo(pair))
+        if name in OPTION_KINDS:
+            raise UserError("workflow.param_is_option", name=name)
+        item = params.get(name)
+        if item is None:
+            if not params:
+                raise UserError("workflow.param_none", alias=workflow.alias, name=_echo(name))
+            raise UserError(
+                "workflow.param_unknown", name=_echo(name), alias=workflow.alias, known=", ".join(params)
+            )
+        if name in values:
+            raise UserError("workflow.param_duplicate", name=name)
+        values[name] = coerce_param(item, raw if item.kind == "text" else raw.strip())
+    return values

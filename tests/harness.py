@@ -1,0 +1,215 @@
+"""Helpers for tests that run the real bot: the command contract, an in-process bot, a subprocess.
+
+- `CONTRACT` is design.md §3's slash commands: option names, types and whether each is required.
+- `running_bot(fake, tmp_path=...)` runs an RHBot in this process against the loopback fake Discord.
+- `start_bot_process(env)` runs `python -m bot run` in a subprocess (via tests/launch_bot.py,
+  which points discord.py at the fake first) for restart and bad-token tests.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import subprocess
+import sys
+from collections.abc import AsyncIterator, Iterable, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import aiohttp
+import discord
+from discord import AppCommandOptionType
+
+from bot.client import RHBot
+from bot.config import SIMULATOR_API_KEY, settings_from_mapping
+from bot.db.database import Database
+from bot.runninghub.client import RunningHubClient
+from bot.workflows import load_workflows
+
+if TYPE_CHECKING:
+    from bot.runninghub.simulator import Simulator
+    from tests.fakediscord.server import FakeDiscord
+
+ROOT = Path(__file__).resolve().parent.parent
+SHIPPED_WORKFLOWS = ROOT / "data" / "workflows.toml"
+SHIPPED_ALIASES = ("animate", "style-transfer", "upscale", "voice-clone", "z-image")
+LAUNCHER = Path(__file__).resolve().parent / "launch_bot.py"
+# A RunningHub address nothing listens on, for tests that never reach RunningHub.
+UNUSED_RUNNINGHUB = "http://127.0.0.1:9"
+
+S = AppCommandOptionType.string.value
+I = AppCommandOptionType.integer.value  # noqa: E741
+U = AppCommandOptionType.user.value
+A = AppCommandOptionType.attachment.value
+
+# command (qualified name) -> option name -> (option type, required); order as in the contract.
+CONTRACT: dict[str, dict[str, tuple[int, bool]]] = {
+    "generate": {
+        "workflow": (S, True),
+        "prompt": (S, False),
+        "image": (A, False),
+        "image2": (A, False),
+        "image3": (A, False),
+        "audio": (A, False),
+        "video": (A, False),
+        "params": (S, False),
+    },
+    "workflows": {},
+    "balance": {"member": (U, False)},
+    "jobs": {},
+    "cancel": {"job": (I, True)},
+    "resend": {"job": (I, True)},
+    "quota grant": {"member": (U, True), "amount": (I, True), "reason": (S, False)},
+    "quota take": {"member": (U, True), "amount": (I, True), "reason": (S, False)},
+    "quota set": {"member": (U, True), "amount": (I, True), "reason": (S, False)},
+    "quota history": {"member": (U, True)},
+    "quota policy": {"allowance": (I, True), "period": (S, True)},
+    "health": {},
+}
+MODERATOR_COMMANDS = ("quota", "health")  # top-level commands with default_member_permissions
+MANAGE_GUILD = 1 << 5
+PERIODS = ("none", "daily", "weekly", "monthly")
+
+_SUBCOMMAND_TYPES = (AppCommandOptionType.subcommand.value, AppCommandOptionType.subcommand_group.value)
+
+
+def flatten_commands(payloads: Iterable[Mapping[str, Any]]) -> dict[str, dict[str, Mapping[str, Any]]]:
+    """Command payloads (as synced to Discord) -> qualified name -> option name -> option payload."""
+    flat: dict[str, dict[str, Mapping[str, Any]]] = {}
+
+    def walk(prefix: str, command: Mapping[str, Any]) -> None:
+        name = f"{prefix}{command['name']}"
+        options = list(command.get("options") or [])
+        if options and all(o.get("type") in _SUBCOMMAND_TYPES for o in options):
+            for sub in options:
+                walk(f"{name} ", sub)
+        else:
+            flat[name] = {o["name"]: o for o in options}
+
+    for command in payloads:
+        walk("", command)
+    return flat
+
+
+def contract_mismatches(payloads: Iterable[Mapping[str, Any]]) -> list[str]:
+    """Every way the payloads differ from CONTRACT (missing commands, options, types, required)."""
+    flat = flatten_commands(payloads)
+    problems = []
+    for command, options in CONTRACT.items():
+        if command not in flat:
+            problems.append(f"/{command} is missing")
+            continue
+        got = flat[command]
+        if list(got) != list(options):
+            problems.append(f"/{command} has options {list(got)}, expected {list(options)}")
+            continue
+        for name, (kind, required) in options.items():
+            option = got[name]
+            if option.get("type") != kind or bool(option.get("required", False)) != required:
+                problems.append(
+                    f"/{command} {name}: type {option.get('type')} required {option.get('required')}, "
+                    f"expected type {kind} required {required}"
+                )
+    return problems
+
+
+def bot_env(
+    *,
+    token: str,
+    tmp_path: Path,
+    runninghub_url: str = UNUSED_RUNNINGHUB,
+    runninghub_key: str = SIMULATOR_API_KEY,
+    **overrides: str,
+) -> dict[str, str]:
+    """The environment of a test bot: temp database, shipped workflows, fast polling."""
+    env = {
+        "DISCORD_TOKEN": token,
+        "RUNNINGHUB_BASE_URL": runninghub_url,
+        "RUNNINGHUB_API_KEY": runninghub_key,
+        "DATABASE_PATH": str(tmp_path / "bot.db"),
+        "WORKFLOWS_PATH": str(SHIPPED_WORKFLOWS),
+        "POLL_INTERVAL": "0.05",
+        "LOG_LEVEL": "INFO",
+    }
+    env.update(overrides)
+    return env
+
+
+@contextlib.asynccontextmanager
+async def running_bot(
+    fake: FakeDiscord,
+    *,
+    tmp_path: Path,
+    simulator: Simulator | None = None,
+    env: Mapping[str, str] | None = None,
+    ready_timeout: float = 10.0,
+    **bot_kwargs: Any,
+) -> AsyncIterator[RHBot]:
+    """An RHBot connected to `fake` and ready; closed (with its database) on exit.
+
+    `env` overrides settings by variable name (DISCORD_GUILD_ID, MODERATOR_ROLE_IDS, ...).
+    RunningHub is `simulator` when given, else an address nothing listens on.
+    """
+    runninghub_url = simulator.base_url if simulator is not None else UNUSED_RUNNINGHUB
+    runninghub_key = getattr(simulator, "api_key", SIMULATOR_API_KEY)
+    mapping = bot_env(
+        token=fake.token, tmp_path=tmp_path, runninghub_url=runninghub_url, runninghub_key=runninghub_key
+    )
+    mapping.update(env or {})
+    settings = settings_from_mapping(mapping)
+    workflows = load_workflows(settings.workflows_path)
+    db = await Database.open(settings.database_path)
+    patched = contextlib.ExitStack()
+    if fake.api_base != discord.http.Route.BASE:  # the fake_discord fixture may have done it already
+        patched.enter_context(fake.patch_discord())
+    try:
+        async with aiohttp.ClientSession() as session:
+            runninghub = RunningHubClient(session, settings.runninghub_base_url, settings.runninghub_api_key)
+            bot_kwargs.setdefault("guild_ready_timeout", 0.05)
+            async with RHBot(settings, session, db, workflows, runninghub, **bot_kwargs) as bot:
+                client = asyncio.create_task(bot.start(settings.require_discord()), name="test-bot")
+                ready = asyncio.create_task(bot.wait_until_ready())
+                try:
+                    await asyncio.wait(
+                        {client, ready}, timeout=ready_timeout, return_when=asyncio.FIRST_COMPLETED
+                    )
+                    if client.done():
+                        client.result()  # raises what stopped the bot (LoginFailure, a cog error...)
+                        raise RuntimeError("the bot stopped before it was ready")
+                    if not ready.done():
+                        raise TimeoutError(f"the bot was not ready within {ready_timeout} s")
+                    yield bot
+                finally:
+                    ready.cancel()
+                    await bot.close()
+                    # Collected, not raised: a start-up failure was raised above already.
+                    await asyncio.wait_for(asyncio.gather(client, return_exceptions=True), timeout=5)
+    finally:
+        patched.close()
+        await db.close()
+
+
+def start_bot_process(
+    env: Mapping[str, str], *, cwd: Path | None = None, args: Iterable[str] = ("run",)
+) -> subprocess.Popen[str]:
+    """`python -m bot run` in a subprocess, pointed at the fake Discord.
+
+    `env` is the whole bot environment (see `bot_env`) plus FAKE_DISCORD_API_BASE and
+    FAKE_DISCORD_GATEWAY. The process runs in `cwd` (a temp directory, so no developer `.env`
+    is read) with stdout and stderr captured as text.
+    """
+    full = {
+        k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "SYSTEMROOT")
+    }
+    full.update(env)
+    full["PYTHONPATH"] = str(ROOT)
+    full["PYTHONUNBUFFERED"] = "1"
+    return subprocess.Popen(
+        [sys.executable, str(LAUNCHER), *args],
+        cwd=str(cwd or ROOT),
+        env=full,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )

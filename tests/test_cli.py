@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from bot import cli
+from bot import cli, inspect_workflow
 from bot.config import SIMULATOR_API_KEY, settings_from_mapping
 from bot.jobs.pipeline import InputFile, validate_request
 from bot.runninghub.simulator import Simulator
@@ -554,7 +554,7 @@ def test_inspect_pure_helpers_handle_awkward_graphs() -> None:
         "8": {"class_type": "Other", "inputs": {"steps": 4}},
         "10": {"class_type": "LoadAudio", "inputs": {"audio": "x.wav"}},
     }
-    candidates = cli.inspect_workflow_nodes(graph)
+    candidates = inspect_workflow.inspect_workflow_nodes(graph)
     named = {c.name: (c.node_id, c.field) for c in candidates if c.name}
     assert (
         named["image"] == ("1", "image")
@@ -564,13 +564,13 @@ def test_inspect_pure_helpers_handle_awkward_graphs() -> None:
     assert named["prompt"] == ("6", "text") and named["negative"] == ("5", "text")
     assert named["steps"] == ("7", "steps") and named["steps_8"] == ("8", "steps")
     assert any(c.node_id == "4" and c.name is None and c.note for c in candidates)
-    block = cli.render_toml("x", candidates, workflow_id="1", description="Test")
+    block = inspect_workflow.render_toml("x", candidates, workflow_id="1", description="Test")
     workflow = parse_workflows(block).get("x")
     steps = workflow.input("steps")
     assert steps is not None and steps.default == 500 and steps.max == 500  # widened to fit the current value
     cfg = workflow.input("cfg")
     assert cfg is not None and cfg.kind == "float" and cfg.default == 8.0
-    table = cli.render_table(candidates)
+    table = inspect_workflow.render_table(candidates)
     assert "反向提示词" in table and "\n\n" not in table
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import inspect as pyinspect
 import logging
 import re
 import sys
@@ -145,23 +144,13 @@ def _runninghub_message(exc: RunningHubError, settings: Settings | None) -> str:
 
 
 def cmd_run(args: argparse.Namespace, console: Console) -> int:
-    settings = _settings(console, quiet_logs=False)
+    settings = load_settings()
+    console.use_settings(settings)
     settings.require_discord()
-    try:
-        import bot.runner as runner
-    except ModuleNotFoundError as exc:
-        if exc.name != "bot.runner":
-            raise
-        console.error("the Discord bot is not built yet")
-        return EXIT_USAGE
-    try:
-        result: Any = runner.run(settings)
-        if pyinspect.iscoroutine(result):
-            result = asyncio.run(result)
-    except KeyboardInterrupt:
-        console.note("stopped")
-        return EXIT_OK
-    return result if isinstance(result, int) else EXIT_OK
+    # Imported here so the one-shot commands never pay for discord.py's import.
+    from bot import runner
+
+    return runner.run(settings)
 
 
 # -------------------------------------------------------------------------------------------------

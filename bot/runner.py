@@ -42,7 +42,8 @@ def _fail(message: str) -> None:
 
 def run(settings: Settings) -> int:
     """Run the bot until it is stopped (SIGTERM, Ctrl-C) or fails; return the exit status."""
-    setup_logging(settings.log_level, settings.secrets())
+    # Logs go to stdout; stderr carries only the one-line reason when the start fails.
+    setup_logging(settings.log_level, settings.secrets(), stream=sys.stdout)
     try:
         return asyncio.run(run_bot(settings))
     except StartupError as exc:

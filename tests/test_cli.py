@@ -631,16 +631,10 @@ async def test_check_with_a_wrong_key_and_with_runninghub_down(
 # ------------------------------------------------------------------------------------------- run / simulate
 
 
-def test_run_without_a_token_or_without_the_bot(
-    env: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_run_without_a_token(env: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     env.setenv("RUNNINGHUB_BASE_URL", "simulator")
     assert run_main([]) == 2
     assert "DISCORD_TOKEN" in error_line(capsys.readouterr().err)
-    env.setenv("DISCORD_TOKEN", "x")
-    env.setitem(sys.modules, "bot.runner", None)
-    assert run_main(["run"]) == 2
-    assert error_line(capsys.readouterr().err) == "error: the Discord bot is not built yet"
 
 
 async def test_simulate_serves_until_ctrl_c(tmp_path: Path, unused_tcp_port: int) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sqlite3
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -66,9 +67,8 @@ class Database:
         db = cls(conn, path)
         try:
             conn.row_factory = aiosqlite.Row
-            # busy_timeout first: switching a fresh file to WAL while another process opens it waits
             await conn.execute("PRAGMA busy_timeout=10000")
-            await conn.execute("PRAGMA journal_mode=WAL")
+            await db._use_wal()
             await conn.execute("PRAGMA foreign_keys=ON")
             await conn.execute("PRAGMA synchronous=NORMAL")
             await db.migrate()
@@ -79,6 +79,25 @@ class Database:
             await conn.close()
             raise DatabaseError(f"cannot use the database {path}: {exc}") from None
         return db
+
+    async def _use_wal(self) -> None:
+        """Switch the file to WAL (a no-op once it is).
+
+        Switching a fresh file fails at once with "database is locked", without waiting on
+        busy_timeout, while another connection is switching it too: retry for a few seconds.
+        """
+        for _ in range(50):
+            try:
+                async with self.conn.execute("PRAGMA journal_mode=WAL") as cur:
+                    row = await cur.fetchone()
+            except sqlite3.OperationalError as exc:
+                if exc.sqlite_errorcode != sqlite3.SQLITE_BUSY:
+                    raise
+            else:
+                if row is not None and str(row[0]).lower() in ("wal", "memory"):
+                    return
+            await asyncio.sleep(0.1)
+        raise DatabaseError(f"cannot switch the database {self.path} to WAL mode: it stays locked")
 
     async def close(self) -> None:
         await self.conn.close()

@@ -80,8 +80,11 @@ async def test_a_database_newer_than_the_bot_is_refused(tmp_path: Path) -> None:
 
 async def test_several_openers_of_a_fresh_file_migrate_it_once(tmp_path: Path) -> None:
     path = tmp_path / "bot.db"
-    dbs = await asyncio.gather(*(Database.open(path) for _ in range(6)))
+    # a fresh file: each opener switches it to WAL and migrates it, racing the others
+    opened = await asyncio.gather(*(Database.open(path) for _ in range(8)), return_exceptions=True)
+    dbs = [db for db in opened if isinstance(db, Database)]
     try:
+        assert len(dbs) == len(opened), [e for e in opened if not isinstance(e, Database)]
         for db in dbs:
             row = await db.fetchone("PRAGMA user_version")
             assert row is not None and row[0] == len(migration_files())

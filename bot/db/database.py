@@ -146,9 +146,16 @@ class Database:
                 await self.conn.rollback()
                 raise
 
-    async def execute(self, sql: str, params: tuple | list = ()) -> aiosqlite.Cursor:
+    async def execute(self, sql: str, params: tuple | list = ()) -> int:
+        """One write statement in a transaction of its own; returns the rows it changed.
+
+        Through the lock: on the shared connection a bare statement could land inside another
+        coroutine's open transaction and be rolled back with it.
+        """
         self.statements += 1
-        return await self.conn.execute(sql, params)
+        async with self.transaction() as conn:
+            cursor = await conn.execute(sql, params)
+            return cursor.rowcount
 
     async def fetchall(self, sql: str, params: tuple | list = ()) -> list[aiosqlite.Row]:
         self.statements += 1

@@ -50,8 +50,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "zh-CN": "{held} 金币被运行中的任务占用。",
     },
     "coins.balance.next_refill": {
-        "en": "Topped up to {allowance} coins {when}.",
-        "zh-CN": "将于 {when} 补充至 {allowance} 金币。",
+        "en": "Next refill {when}: back up to {allowance} coins.",
+        "zh-CN": "下次补充：{when}（补足至 {allowance} 金币）。",
     },
     "coins.balance.no_refill": {
         "en": "This server has no automatic refill.",
@@ -71,13 +71,24 @@ MESSAGES: dict[str, dict[str, str]] = {
         "zh-CN": "已将 {member} 的可用金币设为 {available}。",
     },
     # /quota policy
-    "coins.policy.set": {
-        "en": "Members now get up to {allowance} coins, refilled {period}.",
-        "zh-CN": "成员现在最多获得 {allowance} 金币，补充周期：{period}。",
+    "coins.policy.none": {
+        "en": "New members now start with {allowance} coins; there is no automatic refill.",
+        "zh-CN": "新成员现在初始拥有 {allowance} 金币；不自动补充。",
     },
-    "coins.policy.set_none": {
-        "en": "Members now start with {allowance} coins, with no automatic refill.",
-        "zh-CN": "成员现在初始拥有 {allowance} 金币，不自动补充。",
+    "coins.policy.daily": {
+        "en": "Members are now topped up to {allowance} coins at the start of each day (UTC); "
+        "coins above that are kept.",
+        "zh-CN": "现在每天开始时（UTC）成员的金币会补足至 {allowance}；超出部分保留。",
+    },
+    "coins.policy.weekly": {
+        "en": "Members are now topped up to {allowance} coins at the start of each week (Monday, UTC); "
+        "coins above that are kept.",
+        "zh-CN": "现在每周开始时（周一，UTC）成员的金币会补足至 {allowance}；超出部分保留。",
+    },
+    "coins.policy.monthly": {
+        "en": "Members are now topped up to {allowance} coins on the first day of each month (UTC); "
+        "coins above that are kept.",
+        "zh-CN": "现在每月第一天（UTC）成员的金币会补足至 {allowance}；超出部分保留。",
     },
     "coins.period.none": {"en": "never", "zh-CN": "不补充"},
     "coins.period.daily": {"en": "daily", "zh-CN": "每天"},
@@ -85,21 +96,26 @@ MESSAGES: dict[str, dict[str, str]] = {
     "coins.period.monthly": {"en": "monthly", "zh-CN": "每月"},
     # /quota history
     "coins.history.title": {
-        "en": "Coin history of {member} ({count} entries)",
-        "zh-CN": "{member} 的金币记录（共 {count} 条）",
+        "en": "Coin history ({count} entries, newest first)",
+        "zh-CN": "金币记录（共 {count} 条，最新在前）",
     },
     "coins.history.empty": {
         "en": "{member} has no coin history yet.",
         "zh-CN": "{member} 还没有金币记录。",
     },
     "coins.history.row": {
-        "en": "{when} {kind} {change} → {available} available, {held} held{details}",
-        "zh-CN": "{when} {kind} {change} → 可用 {available}，占用 {held}{details}",
+        "en": "{when} **{kind}** {change} → {available} available, {held} held{details}",
+        "zh-CN": "{when} **{kind}** {change} → 可用 {available}，占用 {held}{details}",
     },
     "coins.history.page": {
         "en": "Page {page} of {pages}",
         "zh-CN": "第 {page} / {pages} 页",
     },
+    "coins.history.job": {"en": "job #{job}", "zh-CN": "任务 #{job}"},
+    "coins.history.by": {"en": "by {actor}", "zh-CN": "操作者 {actor}"},
+    "coins.history.runninghub": {"en": "RunningHub: {coins}", "zh-CN": "RunningHub：{coins}"},
+    "coins.history.newer": {"en": "Newer", "zh-CN": "较新"},
+    "coins.history.older": {"en": "Older", "zh-CN": "较早"},
     "coins.kind.grant": {"en": "grant", "zh-CN": "给予"},
     "coins.kind.take": {"en": "take", "zh-CN": "扣除"},
     "coins.kind.set": {"en": "set", "zh-CN": "设定"},

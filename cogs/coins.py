@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 
 import discord
 from discord import app_commands
@@ -26,7 +24,7 @@ from bot.errors import UserError
 from bot.messages import t
 from bot.ui.checks import interaction_is_moderator, moderator_only
 from bot.ui.i18n import cmd_text, locale_of
-from bot.ui.reply import reply
+from bot.ui.reply import refusals, reply
 
 log = logging.getLogger(__name__)
 
@@ -91,18 +89,6 @@ class HistoryPageButton(
             await interaction.response.defer()  # an update of the page message, answered below
             embed, view = await history_message(interaction, self.member_id, self.page)
             await interaction.edit_original_response(embed=embed, view=view)
-
-
-@asynccontextmanager
-async def refusals(interaction: discord.Interaction) -> AsyncIterator[None]:
-    """Component callbacks do not pass through the tree's error handler: answer refusals here."""
-    try:
-        yield
-    except UserError as exc:
-        await reply(interaction, exc.render(locale_of(interaction)))
-    except Exception:
-        log.exception("button %s failed", interaction.data.get("custom_id") if interaction.data else "?")
-        await reply(interaction, t("frame.error.unexpected", locale_of(interaction)))
 
 
 async def history_message(

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 import discord
 
+from bot.errors import UserError
 from bot.messages import t
 from bot.ui.i18n import locale_of
 
@@ -51,3 +54,15 @@ async def coming_soon(interaction: discord.Interaction) -> None:
     await reply(
         interaction, t("frame.coming_soon", locale_of(interaction), command=command_name(interaction))
     )
+
+
+@asynccontextmanager
+async def refusals(interaction: discord.Interaction) -> AsyncIterator[None]:
+    """For button callbacks, which do not pass through the tree's error handler: the same answers."""
+    try:
+        yield
+    except UserError as exc:
+        await reply(interaction, exc.render(locale_of(interaction)))
+    except Exception:
+        log.exception("button %s failed", interaction.data.get("custom_id") if interaction.data else "?")
+        await reply(interaction, t("frame.error.unexpected", locale_of(interaction)))

@@ -61,6 +61,11 @@ class Database:
                     f"cannot create the folder for DATABASE_PATH {path}: {exc.strerror}"
                 ) from None
         try:
+            if str(path) != ":memory:":
+                # Open it once without aiosqlite first. When aiosqlite's own connect fails, its worker
+                # thread still has to report its stop to this event loop; if we raise and asyncio.run
+                # closes the loop first, that thread dies printing a traceback after our one-line error.
+                await asyncio.to_thread(_probe, path)
             conn = await aiosqlite.connect(path, isolation_level=None)
         except Exception as exc:
             raise DatabaseError(f"cannot open the database {path}: {exc}") from None
@@ -194,6 +199,11 @@ def _split_sql(sql: str) -> list[str]:
     if current:
         statements.append("\n".join(current))
     return statements
+
+
+def _probe(path: Path) -> None:
+    """Open and close the file with plain sqlite3 (creating it if missing), in a worker thread."""
+    sqlite3.connect(path).close()
 
 
 def now() -> float:

@@ -1,16 +1,16 @@
 """Jobs: /generate, /jobs, /cancel, /resend and the buttons on result messages.
 
-Thin: reads the interaction, calls the job service in bot/jobs, replies. The service's loops
-start in `cog_load` and stop in `cog_unload`.
+Thin: reads the interaction, calls the job service in bot/jobs, replies. `cog_load` builds the
+service and settles what a previous run left behind; its loops start once the gateway is ready
+and stop in `cog_unload`.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 import time
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 
 import discord
 from discord import app_commands
@@ -28,7 +28,7 @@ from bot.ui.autocomplete import workflow_autocomplete
 from bot.ui.checks import interaction_is_moderator
 from bot.ui.i18n import cmd_text, locale_of
 from bot.ui.notifier import DiscordNotifier
-from bot.ui.reply import reply
+from bot.ui.reply import refusals, reply
 
 log = logging.getLogger(__name__)
 
@@ -94,18 +94,6 @@ class DeleteButton(discord.ui.DynamicItem[discord.ui.Button], template=r"rh:dele
             log.info("job %s: result message deleted by %s", job.id, interaction.user.id)
 
 
-@asynccontextmanager
-async def refusals(interaction: discord.Interaction) -> AsyncIterator[None]:
-    """Component callbacks do not pass through the tree's error handler: answer refusals here."""
-    try:
-        yield
-    except UserError as exc:
-        await reply(interaction, exc.render(locale_of(interaction)))
-    except Exception:
-        log.exception("button %s failed", interaction.data.get("custom_id") if interaction.data else "?")
-        await reply(interaction, t("frame.error.unexpected", locale_of(interaction)))
-
-
 def result_view(job: Job) -> discord.ui.View:
     view = discord.ui.View(timeout=None)
     view.add_item(RerunButton(job.id, t("button.rerun", job.locale)))
@@ -139,6 +127,7 @@ class Jobs(commands.Cog):
     def __init__(self, bot: RHBot) -> None:
         self.bot = bot
         self.webhook: WebhookReceiver | None = None
+        self._starter: asyncio.Task[None] | None = None
 
     async def cog_load(self) -> None:
         bot = self.bot
@@ -151,9 +140,19 @@ class Jobs(commands.Cog):
         if bot.settings.webhooks_enabled and bot.settings.webhook_secret:
             self.webhook = WebhookReceiver(bot.settings.webhook_secret, service.on_webhook, service._spawn)
             await self.webhook.start(bot.settings.webhook_host, bot.settings.webhook_port)
-        await service.start()
+        # Settle what a previous run left behind now, before any interaction can start a job...
+        await service.recover()
+        # ...but run the loops once the gateway is ready: cog_load runs before it connects, and
+        # deliveries need the guild cache (the guild's upload limit, cached channels).
+        self._starter = asyncio.create_task(self._start_when_ready(service), name="rhbot-jobs-start")
+
+    async def _start_when_ready(self, service: JobService) -> None:
+        await self.bot.wait_until_ready()
+        service.start_loops()
 
     async def cog_unload(self) -> None:
+        if self._starter is not None:
+            self._starter.cancel()
         if self.webhook is not None:
             await self.webhook.stop()
         if self.bot.jobs is not None:
@@ -198,18 +197,21 @@ class Jobs(commands.Cog):
         attachments = {option: a for option, a in given.items() if a is not None}
         for option, attachment in attachments.items():  # refuse a huge file before downloading it
             check_file_size(option, attachment.filename, attachment.size)
-        files: dict[str, InputFile] = {}
-        for option, attachment in attachments.items():
-            try:
-                data = await attachment.read()
-            except discord.HTTPException as exc:
-                raise UserError("job.error.attachment_unreadable", name=attachment.filename) from exc
-            files[option] = InputFile(option, attachment.filename, data)
-        request = validate_request(chosen, prompt=prompt, files=files, params=params)
-        job = await _service(interaction).intake(
-            request, guild_id=_guild_id(interaction), channel_id=interaction.channel_id or 0,
-            member_id=interaction.user.id, locale=locale,
-        )
+        service = _service(interaction)
+        # From download to upload the files are in memory: a few members at a time (the deferral is sent).
+        async with service.transfers:
+            files: dict[str, InputFile] = {}
+            for option, attachment in attachments.items():
+                try:
+                    data = await attachment.read()
+                except discord.HTTPException as exc:
+                    raise UserError("job.error.attachment_unreadable", name=attachment.filename) from exc
+                files[option] = InputFile(option, attachment.filename, data)
+            request = validate_request(chosen, prompt=prompt, files=files, params=params)
+            job = await service.intake(
+                request, guild_id=_guild_id(interaction), channel_id=interaction.channel_id or 0,
+                member_id=interaction.user.id, locale=locale,
+            )
         await reply(interaction, await _queued_text(_service(interaction), job, locale))
 
     @app_commands.command(name="jobs", description=cmd_text("cmd.jobs"))

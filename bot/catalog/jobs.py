@@ -210,6 +210,16 @@ MESSAGES = {
         "en": "Finished but not delivered yet: {jobs}",
         "zh-CN": "已完成但尚未发送：{jobs}",
     },
+    "health.undelivered_none": {
+        "en": "Every finished job has been delivered.",
+        "zh-CN": "所有已完成的任务都已发送。",
+    },
+    "health.states_none": {"en": "no jobs yet", "zh-CN": "暂无任务"},
+    "health.state_count": {"en": "{state} {count}", "zh-CN": "{state} {count}"},
+    "health.job_task": {"en": "{job} ({alias}, task {task})", "zh-CN": "{job}（{alias}，任务 {task}）"},
+    "health.job_no_task": {"en": "{job} ({alias}, task id not known)", "zh-CN": "{job}（{alias}，任务 ID 未知）"},
+    "health.job": {"en": "{job} ({alias}, {age} ago)", "zh-CN": "{job}（{alias}，{age}前）"},
+    "health.more": {"en": "and {count} more", "zh-CN": "另有 {count} 个"},
     # buttons
     "button.rerun": {"en": "Run again", "zh-CN": "再来一次"},
     "button.delete": {"en": "Delete", "zh-CN": "删除"},

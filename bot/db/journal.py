@@ -158,6 +158,15 @@ class Journal:
         )
         return [Job.from_row(r) for r in rows]
 
+    async def unnotified_endings(self) -> list[Job]:
+        """Jobs that ended badly or whose start is unknown and whose member was not told yet."""
+        states = (*ENDED_BADLY, UNKNOWN)
+        marks = ",".join("?" * len(states))
+        rows = await self.db.fetchall(
+            f"SELECT * FROM jobs WHERE notified_at IS NULL AND state IN ({marks}) ORDER BY id", states
+        )
+        return [Job.from_row(r) for r in rows]
+
     async def count_unfinished(self, guild_id: int, member_id: int) -> int:
         marks = ",".join("?" * len(UNFINISHED))
         row = await self.db.fetchone(
@@ -270,26 +279,18 @@ class Journal:
             return True
 
     async def delivery_failed(self, job_id: int, delay: float) -> None:
-        await self._write(
-            "UPDATE jobs SET delivery_attempts = delivery_attempts + 1, next_delivery_at = ? WHERE id = ?",
-            (self.clock() + delay, job_id),
-        )
+        """Try again after `delay` (the attempt itself was counted by note_delivery_attempt)."""
+        await self.db.execute("UPDATE jobs SET next_delivery_at = ? WHERE id = ?", (self.clock() + delay, job_id))
 
     async def note_delivery_attempt(self, job_id: int) -> None:
         """Recorded before a post, so that after a crash we know to look for the message first."""
-        await self._write("UPDATE jobs SET delivery_attempts = delivery_attempts + 1 WHERE id = ?", (job_id,))
+        await self.db.execute("UPDATE jobs SET delivery_attempts = delivery_attempts + 1 WHERE id = ?", (job_id,))
 
     async def set_status_message(self, job_id: int, message_id: int | None) -> None:
-        await self._write("UPDATE jobs SET status_message_id = ? WHERE id = ?", (message_id, job_id))
+        await self.db.execute("UPDATE jobs SET status_message_id = ? WHERE id = ?", (message_id, job_id))
 
     async def set_notified(self, job_id: int) -> None:
-        await self._write("UPDATE jobs SET notified_at = ? WHERE id = ?", (self.clock(), job_id))
-
-    async def _write(self, sql: str, params: tuple[Any, ...]) -> None:
-        # Through the transaction lock: on the shared connection a bare statement could land
-        # inside another coroutine's open transaction and be rolled back with it.
-        async with self.db.transaction() as conn:
-            await conn.execute(sql, params)
+        await self.db.execute("UPDATE jobs SET notified_at = ? WHERE id = ?", (self.clock(), job_id))
 
     async def last_served(self) -> dict[tuple[int, int], float]:
         """When each member last had a job submitted (for round-robin)."""

@@ -10,6 +10,7 @@ before posting again, and a failed post is retried later with backoff.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import io
 import logging
 import tempfile
@@ -37,6 +38,9 @@ IMAGE_FETCH_CAP = 64 * 1024 * 1024  # an image this large can still be re-encode
 TEXT_CAP = 64 * 1024
 CONTENT_LIMIT = 2000
 GIVE_UP_AFTER = 8  # delivery attempts before a job is left for /resend
+# Re-encoding decodes the whole picture (tens of MB for a 4K output): one at a time, not one per
+# finished job, keeps memory flat when many large results finish together.
+REENCODE_AT_ONCE = 1
 
 
 @dataclass
@@ -64,6 +68,7 @@ class Delivery:
         self.clock = clock
         self.retry_base = retry_base
         self._busy: set[int] = set()
+        self._reencoding = asyncio.Semaphore(REENCODE_AT_ONCE)
 
     def busy(self, job_id: int) -> bool:
         return job_id in self._busy
@@ -94,7 +99,7 @@ class Delivery:
         try:
             with tempfile.TemporaryDirectory(prefix=f"rhbot-job{job.id}-") as tmp:
                 prepared = await self.prepare(job, Path(tmp))
-                message_id = await self.post(job, prepared, nonce=f"rh{job.id}")
+                message_id = await self.post(job, prepared, nonce=delivery_nonce(job))
         except DeliveryError as exc:
             attempts = job.delivery_attempts + 1
             if not exc.transient or attempts >= GIVE_UP_AFTER:
@@ -159,7 +164,8 @@ class Delivery:
         except Exception as exc:  # a network failure here is worth a retry of the whole delivery
             raise DeliveryError(f"downloading output {output.idx}: {exc}", transient=True) from exc
         if size > limit and kind in IMAGE_TYPES:
-            fitted = await asyncio.to_thread(reencode_to_fit, path, limit)
+            async with self._reencoding:
+                fitted = await asyncio.to_thread(reencode_to_fit, path, limit)
             if fitted is not None:
                 path, size = fitted, fitted.stat().st_size
                 out.reencoded = True
@@ -215,6 +221,17 @@ class Delivery:
             text = t("job.result.more", job.locale, alias=job.alias, job=job.label, part=number, parts=len(batches))
             await self.notifier.post_result(job, text, batch, first=False, nonce=nonce and f"{nonce}p{number}")
         return first_id
+
+
+def delivery_nonce(job: Job) -> str:
+    """The same for every attempt at delivering this job, and unlike any other database's job #N.
+
+    Discord de-duplicates by author and nonce for a few minutes, so `rh{job.id}` alone would let a
+    second deployment on the same bot account (or a fresh database) get an old message back
+    instead of posting its own. Discord takes at most 25 characters; this is 18 before "p1".
+    """
+    seed = f"{job.guild_id}:{job.channel_id}:{job.id}:{job.created_at!r}"
+    return "rh" + hashlib.blake2b(seed.encode(), digest_size=8).hexdigest()
 
 
 def batch_files(files: list[OutgoingFile]) -> list[list[OutgoingFile]]:

@@ -72,6 +72,9 @@ class Poller:
     async def run(self, extra: Callable[[], Awaitable[None]] | None = None) -> None:
         last_full = 0.0
         while True:
+            # Cleared before the sweep, not after: a wake() that arrives while it runs (a task was
+            # just submitted) must not be lost until the next interval.
+            self._wake.clear()
             urgent_only = bool(self._urgent) and self.clock() - last_full < self.interval
             try:
                 if urgent_only:
@@ -85,7 +88,6 @@ class Poller:
                 raise
             except Exception:
                 log.exception("poll sweep failed; trying again next interval")
-            self._wake.clear()
             if self._urgent:
                 continue
             try:

@@ -1,7 +1,9 @@
 """The scheduler: submits pending jobs while the account has free slots, fairly across members.
 
 - Never more tasks at RunningHub than `concurrency` (jobs in submitting/queued/running, plus
-  'unknown' ones until their timeout has surely passed, since they may be running).
+  'unknown' ones until their timeout has surely passed, since they may be running). When only
+  'unknown' jobs stand in the way, RunningHub's own count of live tasks (accountStatus) decides
+  how many of them really hold a slot, so one lost answer does not stall the queue for the timeout.
 - Round-robin: the member served longest ago goes first, so one member's ten jobs do not
   starve another's one.
 - 421/415 ("queue full") leave the job pending and back off (with jitter), for the whole account.
@@ -65,6 +67,9 @@ class Scheduler:
 
     async def run(self) -> None:
         while True:
+            # Clear before the pass, not after: a wake() that arrives while the pass awaits (a job
+            # finished, a slot freed) must start another pass instead of being lost until the timeout.
+            self._wake.clear()
             try:
                 delay = await self.submit_ready()
             except asyncio.CancelledError:
@@ -72,22 +77,34 @@ class Scheduler:
             except Exception:
                 log.exception("scheduler pass failed; trying again shortly")
                 delay = self.idle_interval
-            self._wake.clear()
             try:
                 await asyncio.wait_for(self._wake.wait(), timeout=max(0.01, delay))
             except TimeoutError:
                 pass
 
     async def active_count(self) -> int:
+        tracked, unknown = await self._slots_taken()
+        return tracked + unknown
+
+    async def _slots_taken(self) -> tuple[int, int]:
+        """(jobs with a task we track, 'unknown' jobs whose task may still be running)."""
         now = self.clock()
-        count = 0
+        tracked = unknown = 0
         for job in await self.journal.in_states((SUBMITTING, QUEUED, RUNNING, UNKNOWN)):
-            if job.state == UNKNOWN:
-                workflow_timeout = self._timeout_of(job.alias)
-                if (job.submitted_at or job.created_at) + workflow_timeout < now:
-                    continue  # whatever it was, it has surely ended by now
-            count += 1
-        return count
+            if job.state != UNKNOWN:
+                tracked += 1
+            elif (job.submitted_at or job.created_at) + self._timeout_of(job.alias) >= now:
+                unknown += 1  # past its timeout, whatever it was has surely ended
+        return tracked, unknown
+
+    async def _unknown_still_running(self, tracked: int, unknown: int) -> int:
+        """How many 'unknown' jobs may really hold a slot: no more than RunningHub runs beyond ours."""
+        try:
+            status = await self.client.account_status()
+        except RunningHubError as exc:
+            log.info("account status unavailable (%s); counting every unknown job as running", exc)
+            return unknown
+        return max(0, min(unknown, status.current_task_counts - tracked))
 
     def _timeout_of(self, alias: str) -> float:
         try:
@@ -100,12 +117,16 @@ class Scheduler:
         now = self.clock()
         if now < self._blocked_until:
             return self._blocked_until - now
-        free = self.concurrency - await self.active_count()
+        tracked, unknown = await self._slots_taken()
+        free = self.concurrency - tracked - unknown
         pending = await self.journal.in_states((PENDING,))
         ready = [j for j in pending if j.next_attempt_at <= now]
         if not ready:
             later = [j.next_attempt_at - now for j in pending]
             return min([self.idle_interval, *later])
+        if free <= 0 < unknown and tracked < self.concurrency:
+            # Only 'unknown' jobs stand in the way: ask RunningHub whether their tasks still run.
+            free = self.concurrency - tracked - await self._unknown_still_running(tracked, unknown)
         if free <= 0:
             return self.idle_interval
         if self._last_served is None:

@@ -19,11 +19,8 @@ import aiohttp
 
 from bot.config import Settings
 from bot.db.journal import (
-    ENDED_BADLY,
     PENDING,
     PREPARING,
-    QUEUED,
-    RUNNING,
     SUBMITTING,
     SUCCEEDED,
     UNFINISHED,
@@ -48,6 +45,10 @@ from bot.workflows import WorkflowRegistry
 log = logging.getLogger(__name__)
 
 DEFAULT_MAX_UNFINISHED = 3
+# /generate downloads and uploads at most this many members' attachments at once: each one is in
+# memory until RunningHub has it, and fifty 5 MB transfers in one go stall the event loop.
+INTAKE_TRANSFERS = 4
+HEALTH_ACCOUNT_TIMEOUT = 10.0  # seconds /health waits for RunningHub's account status
 
 
 @dataclass
@@ -86,6 +87,7 @@ class JobService:
         self.notifier = notifier
         self.clock = clock
         self.max_unfinished = max_unfinished
+        self.transfers = asyncio.Semaphore(INTAKE_TRANSFERS)
         self.delivery = Delivery(journal, notifier, session, clock=clock, retry_base=delivery_retry_base)
         self.scheduler = Scheduler(
             journal, client, registry,
@@ -114,6 +116,12 @@ class JobService:
     async def start(self) -> None:
         """Resume whatever a previous run left unfinished, then start the loops."""
         await self.recover()
+        self.start_loops()
+
+    def start_loops(self) -> None:
+        """The scheduler and the poller (with delivery and notices); `recover` must have run first."""
+        if self._loops:
+            return
         self._loops = [
             asyncio.create_task(self.scheduler.run(), name="rhbot-scheduler"),
             asyncio.create_task(self.poller.run(extra=self.housekeeping), name="rhbot-poller"),
@@ -155,9 +163,8 @@ class JobService:
         for job in await self.journal.in_states((SUCCEEDED,)):
             if job.next_delivery_at <= now and not self.delivery.busy(job.id):
                 self._spawn(self.delivery.deliver(job.id), f"deliver-{job.id}")
-        for job in await self.journal.in_states((*ENDED_BADLY, UNKNOWN)):
-            if job.notified_at is None:
-                await self._notify_end(job.id)
+        for job in await self.journal.unnotified_endings():
+            await self._notify_end(job.id)
 
     # ---- intake ------------------------------------------------------------------------------
 
@@ -188,8 +195,7 @@ class JobService:
             "uploads": uploaded,
             "nodes": [{"node_id": n.node_id, "field_name": n.field_name, "field_value": n.field_value} for n in nodes],
         }
-        await self.journal.ready(job.id, inputs)
-        return await self._announce(job.id)
+        return await self._announce(job.id, inputs)
 
     async def rerun(self, job_id: int, *, guild_id: int, member_id: int, locale: str | None) -> Job:
         """A new job with the same inputs (already uploaded), held and charged like any other."""
@@ -200,13 +206,20 @@ class JobService:
             raise UserError("job.error.too_many", count=unfinished)
         job = await self.journal.create(
             guild_id=guild_id, channel_id=source.channel_id, member_id=member_id, alias=workflow.alias,
-            cost=workflow.cost, locale=locale, inputs=source.inputs, state=PENDING, source_job_id=source.id,
+            cost=workflow.cost, locale=locale, inputs=source.inputs, source_job_id=source.id,
         )
-        return await self._announce(job.id)
+        return await self._announce(job.id, source.inputs)
 
-    async def _announce(self, job_id: int) -> Job:
+    async def _announce(self, job_id: int, inputs: dict[str, Any]) -> Job:
+        """Post the job's status message, then hand the job to the scheduler (preparing -> pending).
+
+        In this order, so that every later edit (queued, running, failed, delivered) finds the
+        message: a job the scheduler could take before its message exists might finish unseen.
+        """
         job = await self.journal.get(job_id)
         assert job is not None
+        if job.state != PREPARING:  # cancelled while its files were uploading: nothing to announce
+            raise _already_ended(job)
         position = await self.journal.queue_position(job)
         text = t("job.status.pending", job.locale, alias=job.alias, job=job.label, mention=mention(job.member_id),
                  position=position)
@@ -217,6 +230,10 @@ class JobService:
             message_id = None
         if message_id is not None:
             await self.journal.set_status_message(job.id, message_id)
+        if not await self.journal.ready(job.id, inputs):
+            # Cancelled (with /cancel) while its status message was being posted.
+            await self._edit_final_status(job.id)
+            raise _already_ended(await self.journal.get(job.id) or job)
         self.scheduler.wake()
         refreshed = await self.journal.get(job.id)
         assert refreshed is not None
@@ -239,18 +256,23 @@ class JobService:
         self._check_owner(job, actor_id, is_moderator)
         if job.state not in UNFINISHED:
             raise UserError("job.error.finished", job=job.label, state=t(f"job.state.{job.state}", job.locale))
-        if job.task_id and job.state in (QUEUED, RUNNING):
-            try:
-                await self.client.cancel(job.task_id)
-            except TaskNotFound:
-                pass
-            except RunningHubError as exc:
-                log.warning("job %s: cancel at RunningHub failed: %s", job.id, exc)
+        # End it here first: once it is cancelled in the journal, a poll that sees the task stop
+        # (RunningHub reports a cancelled task as failed) can no longer call it a failure.
         if not await self.journal.end(job.id, UNFINISHED, "cancelled", None):
             fresh = await self.journal.get(job.id)
             state = fresh.state if fresh else job.state
             raise UserError("job.error.finished", job=job.label, state=t(f"job.state.{state}", job.locale))
         await self.journal.set_notified(job.id)  # the canceller is answered directly
+        # A job still `submitting` has no task id yet: the scheduler cancels the task it gets back.
+        current = await self.journal.get(job.id)
+        task_id = current.task_id if current is not None else job.task_id
+        if task_id:
+            try:
+                await self.client.cancel(task_id)
+            except TaskNotFound:
+                pass
+            except RunningHubError as exc:
+                log.warning("job %s: cancel of task %s at RunningHub failed: %s", job.id, task_id, exc)
         await self._edit_final_status(job.id)
         self.scheduler.wake()
         ended = await self.journal.get(job.id)
@@ -282,9 +304,13 @@ class JobService:
         account: AccountStatus | None = None
         error: str | None = None
         try:
-            account = await self.client.account_status()
+            # Bounded: the client retries an unreachable RunningHub for a long while, and a
+            # moderator checking health wants the local half of the answer now.
+            account = await asyncio.wait_for(self.client.account_status(), HEALTH_ACCOUNT_TIMEOUT)
         except RunningHubError as exc:
             error = exc.user_message()
+        except TimeoutError:
+            error = f"RunningHub did not answer within {HEALTH_ACCOUNT_TIMEOUT:g} seconds."
         counts = await self.journal.counts_by_state()
         return Health(
             account=account,
@@ -374,3 +400,7 @@ class JobService:
                 return
             log.warning("job %s: notice cannot be posted: %s", job.id, exc)
         await self.journal.set_notified(job.id)
+
+
+def _already_ended(job: Job) -> UserError:
+    return UserError("job.error.finished", job=job.label, state=t(f"job.state.{job.state}", job.locale))

@@ -6,6 +6,7 @@ message goes to the job's channel with the bot's own token. Only the requester i
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable, Sequence
 
@@ -14,12 +15,14 @@ import discord
 from discord.ext import commands
 
 from bot.db.journal import Job
+from bot.jobs.delivery import delivery_nonce
 from bot.jobs.notify import DeliveryError, OutgoingFile
 
 log = logging.getLogger(__name__)
 
 DEFAULT_UPLOAD_LIMIT = 10 * 1024 * 1024
 HISTORY_SCAN = 100  # messages looked through for a result posted before a crash
+STATUS_RETRY_DELAY = 1.0  # seconds before a status post that failed on the way is sent once more
 
 
 def result_marker(job_id: int) -> str:
@@ -54,11 +57,22 @@ class DiscordNotifier:
 
     async def post_status(self, job: Job, text: str) -> int | None:
         channel = await self._channel(job)
-        try:
-            message = await channel.send(text, allowed_mentions=discord.AllowedMentions.none())
-        except (TimeoutError, discord.HTTPException, aiohttp.ClientError, OSError) as exc:
-            raise _delivery_error(exc) from exc
-        return message.id
+        # Sent twice at most, under one nonce: if Discord stored the first try and only its answer
+        # was lost (a 503, a timeout), the second gets that message back instead of a duplicate,
+        # and the job keeps a status message it can edit.
+        nonce = delivery_nonce(job) + "s"
+        for attempt in (1, 2):
+            try:
+                message = await channel.send(text, allowed_mentions=discord.AllowedMentions.none(), nonce=nonce)
+            except (TimeoutError, discord.HTTPException, aiohttp.ClientError, OSError) as exc:
+                error = _delivery_error(exc)
+                if attempt == 2 or not error.transient:
+                    raise error from exc
+                log.info("job %s: status post failed (%s); trying once more", job.id, error)
+                await asyncio.sleep(STATUS_RETRY_DELAY)
+            else:
+                return message.id
+        raise AssertionError("unreachable")  # the loop returns or raises
 
     async def edit_status(self, job: Job, text: str) -> bool:
         if job.status_message_id is None:
@@ -119,7 +133,11 @@ class DiscordNotifier:
     async def post_notice(self, job: Job, text: str) -> int | None:
         channel = await self._channel(job)
         try:
-            message = await channel.send(text, allowed_mentions=self._only_requester(job))
+            # The service tries a failed notice again later; the job's nonce keeps Discord from
+            # posting it twice when the first try arrived and only the answer was lost.
+            message = await channel.send(
+                text, allowed_mentions=self._only_requester(job), nonce=delivery_nonce(job) + "n"
+            )
         except (TimeoutError, discord.HTTPException, aiohttp.ClientError, OSError) as exc:
             raise _delivery_error(exc) from exc
         return message.id

@@ -706,6 +706,7 @@ class FakeMessage:
     tts: bool = False
     allowed_mentions: dict[str, Any] | None = None
     message_reference: dict[str, Any] | None = None
+    nonce: str | int | None = None  # as the bot sent it when creating the message
     mentions: list[int] = field(default_factory=list)  # user ids actually pinged
     mention_roles: list[int] = field(default_factory=list)
     mention_everyone: bool = False
@@ -789,6 +790,8 @@ class FakeMessage:
             "pinned": False,
             "flags": self.flags,
         }
+        if self.nonce is not None:
+            payload["nonce"] = self.nonce
         if self.guild_id is not None:
             payload["guild_id"] = str(self.guild_id)
         if self.webhook_id is not None:
@@ -958,6 +961,8 @@ class Fault:
     is_global: bool = False
     code: int = 0
     message: str | None = None
+    # True: the request is carried out, then answered with this status (an answer lost on the way back)
+    lost: bool = False
     hits: int = 0
 
     @property

@@ -135,12 +135,14 @@ class RestAPI:
         try:
             body = await self._read_body(request)
             fault = self.fake._take_fault(request.method, path)
-            if fault is not None:
+            if fault is not None and not fault.lost:
                 response = fault_response(fault)
             elif body.size > self.fake.max_request_size:
                 raise APIError(413, 40005, "Request entity too large")
             else:
                 response = await self._route(request, path, body, authorized)
+                if fault is not None:  # done, but the answer is "lost": the client sees the fault
+                    response = fault_response(fault)
         except APIError as exc:
             response = json_response(exc.body(), exc.status)
             ix = self._interaction_for_path(path)
@@ -395,6 +397,12 @@ class RestAPI:
                 raise APIError(403, 50013, "Missing Permissions")
         limit = channel.guild.filesize_limit if channel.guild else DEFAULT_FILESIZE_LIMIT
         validate_message(data, body.files, filesize_limit=limit)
+        nonce = check_nonce(data.get("nonce"))
+        if nonce is not None and data.get("enforce_nonce"):
+            earlier = self._message_with_nonce(nonce)
+            if earlier is not None:
+                # Discord's de-duplication: the message this nonce created, and nothing new.
+                return json_response(earlier.to_payload(fake))
         if data.get("message_reference"):
             ref = data["message_reference"]
             target = fake._messages.get(int(ref.get("message_id", 0)))
@@ -416,8 +424,20 @@ class RestAPI:
                 **({"guild_id": str(channel.guild.id)} if channel.guild else {}),
             }
         self.apply_message(message, data, body.files, creating=True, allowed_flags=CHANNEL_MESSAGE_FLAGS)
+        if nonce is not None:
+            message.nonce = data["nonce"]
+            fake._nonces[(message.author.id, nonce)] = (message.id, time.monotonic())
         fake._store_message(message)
         return json_response(message.to_payload(fake))
+
+    def _message_with_nonce(self, nonce: str) -> FakeMessage | None:
+        """The bot's live message created with `nonce` within the fake's nonce_window, if any."""
+        fake = self.fake
+        found = fake._nonces.get((fake.bot_user.id, nonce))
+        if found is None or time.monotonic() - found[1] > fake.nonce_window:
+            return None
+        message = fake._messages.get(found[0])
+        return message if message is not None and not message.deleted else None
 
     async def edit_message(self, request: web.Request, body: Body, m: re.Match[str]) -> web.Response:
         channel = self._channel(m[1])
@@ -783,6 +803,17 @@ def fault_response(fault: Fault) -> web.Response:
 
 
 # ---------------------------------------------------------------------- validation
+
+
+def check_nonce(value: Any) -> str | None:
+    """A message nonce: an integer or a string of at most 25 characters; the key it is matched by."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise invalid_form("nonce", "BASE_TYPE_BAD_TYPE", "Must be an integer or a string.")
+    if len(str(value)) > 25:
+        raise invalid_form("nonce", "BASE_TYPE_MAX_LENGTH", "Must be 25 or fewer in length.")
+    return str(value)
 
 
 def validate_message(

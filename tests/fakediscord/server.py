@@ -76,6 +76,7 @@ class FakeDiscord:
         self.ack_heartbeats = True
         self.gateway_text_frames = False  # True: never compress, whatever the client asks
         self.dispatch_message_events = True  # MESSAGE_CREATE/UPDATE/DELETE for the bot's own messages
+        self.nonce_window = 300.0  # seconds an enforced nonce returns the message it first created
 
         # What the bot did.
         self.requests: list[RecordedRequest] = []
@@ -98,6 +99,7 @@ class FakeDiscord:
         self._command_objects: dict[int | None, list[dict[str, Any]]] = {}
         self._command_ids: dict[tuple[int | None, str, int], int] = {}
         self._faults: list[Fault] = []
+        self._nonces: dict[tuple[int, str], tuple[int, float]] = {}  # (author, nonce) -> (message, when)
         self._connections: set[gateway.Connection] = set()
         self._notifier = Notifier()
         self._rest = RestAPI(self)
@@ -277,11 +279,14 @@ class FakeDiscord:
         is_global: bool = False,
         code: int = 0,
         message: str | None = None,
+        lost: bool = False,
     ) -> Fault:
         """Fail the next `count` requests whose method matches ("*" for any) and whose path (without
         /api/v10) fully matches the regex `path`. 429s carry retry_after and, with via=True, the Via
-        header discord.py needs to retry; via=False looks like a Cloudflare ban."""
-        fault = Fault(method.upper(), path, status, count, retry_after, via, is_global, code, message)
+        header discord.py needs to retry; via=False looks like a Cloudflare ban. With lost=True the
+        request is carried out first and only its answer is replaced (Discord did the work, the
+        answer never arrived)."""
+        fault = Fault(method.upper(), path, status, count, retry_after, via, is_global, code, message, lost)
         self._faults.append(fault)
         return fault
 

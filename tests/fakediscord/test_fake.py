@@ -336,3 +336,30 @@ async def test_changing_overwrites_live_reaches_the_bot(fake_discord: FakeDiscor
         with pytest.raises(discord.Forbidden):
             await cached.send(file=discord.File(io.BytesIO(b"x"), "x.txt"))
     assert [m.content for m in fake_discord.messages(channel)] == ["text still works"]
+
+
+async def test_an_enforced_nonce_returns_the_first_message_instead_of_a_duplicate(
+    fake_discord: FakeDiscord, world: dict
+) -> None:
+    channel = world["channel"]
+    bot = DemoBot()
+    async with running_bot(bot, fake_discord):
+        cached = bot.get_channel(channel.id)
+        first = await cached.send("result", nonce="rh7p1")  # discord.py adds enforce_nonce=True
+        again = await cached.send("result, sent again", nonce="rh7p1")
+        other = await cached.send("another", nonce="rh8p1")
+        numeric = await cached.send("numbered", nonce=12345)
+        numeric_again = await cached.send("numbered again", nonce=12345)
+        with pytest.raises(discord.HTTPException) as too_long:
+            await cached.send("x", nonce="n" * 26)
+        fake_discord.nonce_window = 0  # "a few minutes" later the nonce is free again
+        later = await cached.send("result, much later", nonce="rh7p1")
+    assert again.id == first.id and again.content == "result"
+    assert numeric_again.id == numeric.id
+    assert len({first.id, other.id, numeric.id, later.id}) == 4
+    contents = [m.content for m in fake_discord.messages(channel)]
+    assert contents == ["result", "another", "numbered", "result, much later"]
+    assert fake_discord.message(first.id).nonce == "rh7p1"
+    sent = fake_discord.requests_to("POST", rf"/channels/{channel.id}/messages")
+    assert all(r.json.get("enforce_nonce") is True for r in sent)
+    assert too_long.value.status == 400 and too_long.value.code == 50035

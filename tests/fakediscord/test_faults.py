@@ -201,3 +201,35 @@ async def test_claimed_attachment_size_reaches_the_bot(fake_discord: FakeDiscord
         ix = await fake_discord.invoke(world["alice"], world["channel"], "generate", {"workflow": "x", "image": att})
         await ix.reply()
     assert bot.seen["image"].size == 31 * MIB and bot.seen["image"].content_type == "image/png"
+
+
+
+async def test_a_lost_answer_retried_by_discord_py_is_not_duplicated(fake_discord: FakeDiscord, world: dict) -> None:
+    channel = world["channel"]
+    # Discord creates the message, then the answer is lost as a 502; discord.py sends the same body
+    # again, with the random nonce it added, so Discord hands back the message it already made.
+    fake_discord.inject("POST", r"/channels/\d+/messages", status=502, lost=True)
+    bot = DemoBot()
+    async with running_bot(bot, fake_discord):
+        sent = await bot.get_channel(channel.id).send("result")
+    assert _sends(fake_discord, channel.id) == [502, 200]
+    assert [m.id for m in fake_discord.messages(channel.id)] == [sent.id]
+
+
+@pytest.mark.parametrize("stable_nonce", [True, False])
+async def test_a_callers_own_retry_needs_a_stable_nonce(
+    fake_discord: FakeDiscord, world: dict, stable_nonce: bool
+) -> None:
+    channel = world["channel"]
+    # A 503 is not retried by discord.py: the caller retries later, with a new send().
+    fake_discord.inject("POST", r"/channels/\d+/messages", status=503, lost=True)
+    nonce = "job12p1" if stable_nonce else None
+    bot = DemoBot()
+    async with running_bot(bot, fake_discord):
+        cached = bot.get_channel(channel.id)
+        with pytest.raises(discord.DiscordServerError):
+            await cached.send("result", nonce=nonce)
+        await cached.send("result", nonce=nonce)
+    assert _sends(fake_discord, channel.id) == [503, 200]
+    expected = 1 if stable_nonce else 2  # a fresh random nonce cannot match the lost message
+    assert [m.content for m in fake_discord.messages(channel.id)] == ["result"] * expected

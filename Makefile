@@ -29,7 +29,7 @@ simulate: $(STAMP)
 	$(PY) -m bot simulate
 
 bench: $(STAMP)
-	for b in bench/*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
+	for b in bench/[!_]*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
 
 clean:
 	rm -rf $(VENV) outputs .pytest_cache

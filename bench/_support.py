@@ -1,0 +1,324 @@
+"""Pieces the benchmarks share (not a benchmark itself: running it does nothing).
+
+- `BenchNotifier`: a Notifier that counts what the job pipeline would post, optionally reading
+  each result file the way an upload would (in chunks) and discarding the bytes.
+- `open_world`: a JobService on a real SQLite file, pointed at a RunningHub simulator.
+- `SimulatorProcess`: the simulator in a child process, so that its own work (rendering and
+  serving outputs, parsing uploads) is not charged to the process being measured.
+- `percentile`, `rss_kib`, `peak_rss_kib`, `reset_peak_rss`, `StallTicker`: measuring helpers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import math
+import os
+import sys
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from itertools import count
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+
+from bot.config import SIMULATOR_API_KEY, settings_from_mapping
+from bot.db.database import Database
+from bot.db.journal import Job, Journal
+from bot.db.ledger import Ledger
+from bot.jobs.notify import OutgoingFile
+from bot.jobs.service import JobService
+from bot.runninghub.client import RunningHubClient
+from bot.workflows import WorkflowRegistry, load_workflows
+
+ROOT = Path(__file__).resolve().parents[1]
+WORKFLOWS = ROOT / "data" / "workflows.toml"
+Z_IMAGE_WORKFLOW = "2016195556967714818"  # the shipped z-image alias: a prompt in, one image out
+GUILD, CHANNEL = 1001, 2002
+READ_CHUNK = 64 * 1024
+
+
+# --------------------------------------------------------------------------- notifier
+
+
+class BenchNotifier:
+    """Counts posts; `read_files` reads each result file in chunks (like a streamed upload) and drops it."""
+
+    def __init__(self, *, upload_limit: int = 10 * 1024 * 1024, read_files: bool = False) -> None:
+        self.limit = upload_limit
+        self.read_files = read_files
+        self.statuses = 0
+        self.edits = 0
+        self.results = 0
+        self.notices = 0
+        self.bytes_read = 0
+        self.delivered_jobs: set[int] = set()
+        self._ids = count(10_000)
+        self._waiters: list[tuple[int, asyncio.Future[None]]] = []
+
+    def upload_limit(self, guild_id: int) -> int:
+        return self.limit
+
+    async def post_status(self, job: Job, text: str) -> int | None:
+        self.statuses += 1
+        return next(self._ids)
+
+    async def edit_status(self, job: Job, text: str) -> bool:
+        self.edits += 1
+        return True
+
+    async def post_result(
+        self, job: Job, text: str, files: Sequence[OutgoingFile], *, first: bool, nonce: str | None = None
+    ) -> int:
+        if self.read_files:
+            for item in files:
+                with item.path.open("rb") as fh:
+                    while chunk := fh.read(READ_CHUNK):
+                        self.bytes_read += len(chunk)
+                await asyncio.sleep(0)  # an upload yields to the loop between files
+        self.results += 1
+        self.delivered_jobs.add(job.id)
+        for wanted, waiter in self._waiters:
+            if len(self.delivered_jobs) >= wanted and not waiter.done():
+                waiter.set_result(None)
+        return next(self._ids)
+
+    async def find_result(self, job: Job) -> int | None:
+        return None
+
+    async def post_notice(self, job: Job, text: str) -> int | None:
+        self.notices += 1
+        return next(self._ids)
+
+    async def until_delivered(self, jobs: int) -> None:
+        """Wait until results were posted for `jobs` distinct jobs."""
+        if len(self.delivered_jobs) >= jobs:
+            return
+        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiters.append((jobs, waiter))
+        await waiter
+
+
+# --------------------------------------------------------------------------- a job service
+
+
+@dataclass
+class World:
+    db: Database
+    ledger: Ledger
+    journal: Journal
+    registry: WorkflowRegistry
+    session: aiohttp.ClientSession
+    client: RunningHubClient
+    service: JobService
+    notifier: BenchNotifier
+
+    async def close(self) -> None:
+        await self.service.stop()
+        await self.session.close()
+        await self.db.close()
+
+
+async def open_world(
+    folder: Path,
+    base_url: str,
+    *,
+    notifier: BenchNotifier,
+    env: dict[str, str] | None = None,
+    max_unfinished: int = 3,
+    allowance: int = 1_000_000,
+    session: aiohttp.ClientSession | None = None,
+) -> World:
+    """A JobService as the bot builds it, on `folder`/bot.db, talking to the simulator at `base_url`."""
+    settings = settings_from_mapping(
+        {
+            "RUNNINGHUB_BASE_URL": base_url,
+            "RUNNINGHUB_API_KEY": SIMULATOR_API_KEY,
+            "DATABASE_PATH": str(folder / "bot.db"),
+            **(env or {}),
+        }
+    )
+    db = await Database.open(folder / "bot.db")
+    ledger = Ledger(db, default_allowance=allowance)
+    journal = Journal(db, ledger)
+    registry = load_workflows(WORKFLOWS)
+    session = session or aiohttp.ClientSession()
+    client = RunningHubClient(session, base_url, SIMULATOR_API_KEY)
+    service = JobService(
+        settings=settings, journal=journal, ledger=ledger, registry=registry, client=client, session=session,
+        notifier=notifier, max_unfinished=max_unfinished,
+    )
+    return World(db, ledger, journal, registry, session, client, service, notifier)
+
+
+# --------------------------------------------------------------------------- the simulator in a child process
+
+
+@dataclass
+class SimulatorProcess:
+    """The simulator in a child process (`serve_main`); `base_url` once it listens. Stopped by its pid."""
+
+    options: dict[str, Any] = field(default_factory=dict)
+    latency: float = 0.0
+    output_sizes: dict[str, int] = field(default_factory=dict)
+    base_url: str = ""
+    api_key: str = SIMULATOR_API_KEY
+    _process: asyncio.subprocess.Process | None = None
+
+    async def __aenter__(self) -> SimulatorProcess:
+        args = [
+            "-c", "from bench._support import serve_main; serve_main()",
+            "--options", json.dumps(self.options), "--latency", str(self.latency),
+        ]
+        for kind, size in self.output_sizes.items():
+            args += ["--output-size", f"{kind}={size}"]
+        env = {**os.environ, "PYTHONPATH": str(ROOT)}
+        self._process = await asyncio.create_subprocess_exec(
+            sys.executable, *args, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, env=env
+        )
+        assert self._process.stdout is not None
+        line = (await asyncio.wait_for(self._process.stdout.readline(), timeout=30)).decode()
+        if not line.startswith("http://"):
+            await self.__aexit__()
+            raise RuntimeError(f"the simulator process did not start: {line!r}")
+        self.base_url = line.strip()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        process, self._process = self._process, None
+        if process is None:
+            return
+        assert process.stdin is not None
+        process.stdin.close()  # the child stops when its stdin closes
+        try:
+            await asyncio.wait_for(process.wait(), timeout=10)
+        except TimeoutError:
+            process.kill()
+            await process.wait()
+
+
+def latency_middleware(seconds: float) -> Callable[..., Awaitable[web.StreamResponse]]:
+    """Every request waits `seconds` before it is handled: a far-away RunningHub."""
+
+    @web.middleware
+    async def delay(
+        request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+    ) -> web.StreamResponse:
+        await asyncio.sleep(seconds)
+        return await handler(request)
+
+    return delay
+
+
+def serve_main() -> None:
+    """The child's entry point: run a simulator until stdin closes."""
+    from bot.runninghub.simulator import Simulator
+
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--options", default="{}")
+    parser.add_argument("--latency", type=float, default=0.0)
+    parser.add_argument("--output-size", action="append", default=[])
+    args = parser.parse_args()
+
+    async def serve() -> None:
+        options = json.loads(args.options)
+        if "image_size" in options:
+            options["image_size"] = tuple(options["image_size"])
+        sim = Simulator(**options)
+        if args.latency > 0:
+            sim.app.middlewares.append(latency_middleware(args.latency))
+        for item in args.output_size:
+            kind, size = item.split("=", 1)
+            sim.set_output_size(kind, int(size))
+        print(await sim.start(), flush=True)
+        try:
+            await asyncio.to_thread(sys.stdin.read)  # returns at EOF: the parent is done
+        finally:
+            await sim.stop()
+
+    asyncio.run(serve())
+
+
+# --------------------------------------------------------------------------- measuring
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    """The q-th percentile (0..100) by nearest rank: with 50 samples, p99 is the largest one."""
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    rank = max(1, min(len(ordered), math.ceil(q / 100 * len(ordered))))
+    return ordered[rank - 1]
+
+
+def _status_kib(key: str) -> int:
+    with open("/proc/self/status", encoding="ascii") as fh:
+        for line in fh:
+            if line.startswith(key + ":"):
+                return int(line.split()[1])
+    raise RuntimeError(f"{key} not in /proc/self/status")
+
+
+def rss_kib() -> int:
+    return _status_kib("VmRSS")
+
+
+def peak_rss_kib() -> int:
+    return _status_kib("VmHWM")
+
+
+def reset_peak_rss() -> bool:
+    """Reset VmHWM to the current RSS (Linux 4.0+); False where that is not allowed."""
+    try:
+        with open("/proc/self/clear_refs", "w", encoding="ascii") as fh:
+            fh.write("5")
+    except OSError:
+        return False
+    return True
+
+
+class StallTicker:
+    """A task that wakes every `period` s and records how late it woke: the loop's longest stall."""
+
+    def __init__(self, period: float = 0.005) -> None:
+        self.period = period
+        self.longest = 0.0
+        self.samples: list[float] = []
+        self._task: asyncio.Task[None] | None = None
+
+    async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            before = loop.time()
+            await asyncio.sleep(self.period)
+            late = loop.time() - before - self.period
+            self.samples.append(late)
+            self.longest = max(self.longest, late)
+
+    def reset(self) -> None:
+        self.longest = 0.0
+        self.samples.clear()
+
+    @contextlib.asynccontextmanager
+    async def running(self) -> AsyncIterator[StallTicker]:
+        self.reset()
+        self._task = asyncio.create_task(self._run(), name="bench-stall-ticker")
+        try:
+            yield self
+        finally:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+
+def ms(seconds: float) -> str:
+    return f"{seconds * 1000:.1f} ms"
+
+
+def now() -> float:
+    return time.perf_counter()

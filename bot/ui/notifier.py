@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
 
 import aiohttp
 import discord
@@ -116,7 +117,16 @@ class DiscordNotifier:
         if not hasattr(channel, "history"):
             return None
         marker = result_marker(job.id)
-        after = discord.Object(job.status_message_id) if job.status_message_id else None
+        # Only a message posted after this job began can be its result. Without a lower bound (its
+        # status message may never have been posted) a previous database's result for the same job
+        # number -- a fresh database starts again at #1 -- would be taken for this one's, and the job
+        # marked delivered without being posted. (Should our clock run ahead of Discord's by more than
+        # the job took, a recent post is missed here, and the delivery nonce still stops a second one.)
+        after: discord.abc.Snowflake | datetime = (
+            discord.Object(job.status_message_id)
+            if job.status_message_id
+            else datetime.fromtimestamp(job.created_at, tz=UTC)
+        )
         me = self.bot.user.id if self.bot.user else None
         try:
             async for message in channel.history(limit=HISTORY_SCAN, after=after, oldest_first=False):

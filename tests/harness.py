@@ -11,11 +11,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import signal
 import subprocess
 import sys
+import threading
 from collections.abc import AsyncIterator, Iterable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import aiohttp
 import discord
@@ -213,3 +215,57 @@ def start_bot_process(
         stderr=subprocess.PIPE,
         text=True,
     )
+
+
+def process_env(fake: FakeDiscord, tmp_path: Path, **overrides: str) -> dict[str, str]:
+    """`bot_env` for a bot subprocess, plus where the fake Discord listens."""
+    env = bot_env(token=fake.token, tmp_path=tmp_path, **overrides)
+    env["FAKE_DISCORD_API_BASE"] = fake.api_base
+    env["FAKE_DISCORD_GATEWAY"] = fake.gateway_url
+    return env
+
+
+class BotProcess:
+    """`python -m bot run` in a subprocess whose output is drained as it comes (a full pipe would stall it)."""
+
+    def __init__(self, env: Mapping[str, str], cwd: Path) -> None:
+        self.process = start_bot_process(env, cwd=cwd)
+        self.lines: list[str] = []
+        self._readers = [
+            threading.Thread(target=self._drain, args=(stream,), daemon=True)
+            for stream in (self.process.stdout, self.process.stderr)
+            if stream is not None
+        ]
+        for reader in self._readers:
+            reader.start()
+
+    def _drain(self, stream: IO[str]) -> None:
+        for line in stream:
+            self.lines.append(line.rstrip("\n"))
+
+    @property
+    def output(self) -> str:
+        return "\n".join(self.lines)
+
+    async def kill(self) -> int:
+        """SIGKILL: no handler runs, nothing is flushed, closed or cancelled; returns the exit status."""
+        if self.process.poll() is None:
+            os.kill(self.process.pid, signal.SIGKILL)
+        return await self._reap(10)
+
+    async def stop(self, timeout: float = 30) -> int:  # noqa: ASYNC109 - a deadline for the child
+        """SIGTERM, the clean stop; returns the exit status."""
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+        return await self._reap(timeout)
+
+    async def _reap(self, timeout: float) -> int:  # noqa: ASYNC109
+        # The fake Discord and the simulator live on this event loop: wait for the child off it.
+        try:
+            status = await asyncio.to_thread(self.process.wait, timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            status = await asyncio.to_thread(self.process.wait, 10)
+        for reader in self._readers:
+            await asyncio.to_thread(reader.join, 5)
+        return status

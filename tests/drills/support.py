@@ -5,13 +5,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
-import os
 import re
-import signal
-import threading
-from collections.abc import Callable, Mapping
-from pathlib import Path
-from typing import IO
+from collections.abc import Callable
 
 from aiohttp import web
 
@@ -20,58 +15,8 @@ from bot.ui.notifier import result_marker
 from tests.fakediscord.model import FakeChannel, FakeMessage
 from tests.fakediscord.rest import Body
 from tests.fakediscord.server import FakeDiscord
-from tests.harness import bot_env, start_bot_process
 
 JOB_LABEL = re.compile(r"#(\d+)")
-
-
-class BotProcess:
-    """`python -m bot run` in a subprocess whose output is drained as it comes (a full pipe would stall it)."""
-
-    def __init__(self, env: Mapping[str, str], cwd: Path) -> None:
-        self.process = start_bot_process(env, cwd=cwd)
-        self.lines: list[str] = []
-        self._readers = [
-            threading.Thread(target=self._drain, args=(stream,), daemon=True)
-            for stream in (self.process.stdout, self.process.stderr)
-            if stream is not None
-        ]
-        for reader in self._readers:
-            reader.start()
-
-    def _drain(self, stream: IO[str]) -> None:
-        for line in stream:
-            self.lines.append(line.rstrip("\n"))
-
-    @property
-    def output(self) -> str:
-        return "\n".join(self.lines)
-
-    async def kill(self) -> None:
-        """SIGKILL: no handler runs, nothing is flushed or closed."""
-        if self.process.poll() is None:
-            os.kill(self.process.pid, signal.SIGKILL)
-        await self._reap(10)
-
-    async def stop(self, timeout: float = 20) -> int:  # noqa: ASYNC109 - a deadline for the child
-        """SIGTERM, the clean stop; returns the exit status."""
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-        return await self._reap(timeout)
-
-    async def _reap(self, timeout: float) -> int:  # noqa: ASYNC109
-        # The fake Discord and the simulator live on this event loop: wait off the loop.
-        status = await asyncio.to_thread(self.process.wait, timeout)
-        for reader in self._readers:
-            await asyncio.to_thread(reader.join, 5)
-        return status
-
-
-def process_env(fake: FakeDiscord, tmp_path: Path, **overrides: str) -> dict[str, str]:
-    env = bot_env(token=fake.token, tmp_path=tmp_path, **overrides)
-    env["FAKE_DISCORD_API_BASE"] = fake.api_base
-    env["FAKE_DISCORD_GATEWAY"] = fake.gateway_url
-    return env
 
 
 async def wait_until(

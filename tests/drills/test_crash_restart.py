@@ -25,16 +25,15 @@ from bot.db.invariants import check_invariants
 from bot.runninghub.simulator import CREATE_PATH, Simulator
 from tests.drills.support import (
     JOB_LABEL,
-    BotProcess,
     SlowResultAnswers,
     ledger_rows,
-    process_env,
     prompt_of,
     result_messages,
     wait_until,
 )
 from tests.fakediscord.model import FakeChannel, FakeMember
 from tests.fakediscord.server import FakeDiscord
+from tests.harness import BotProcess, process_env
 from tests.jobs.conftest import png_bytes
 
 ALLOWANCE = 100

@@ -28,9 +28,9 @@ from tests.fakediscord.server import FakeDiscord
 from tests.harness import (
     CONTRACT,
     SHIPPED_ALIASES,
-    bot_env,
     contract_mismatches,
     flatten_commands,
+    process_env,
     running_bot,
     start_bot_process,
 )
@@ -259,13 +259,6 @@ async def test_after_the_token_expired_the_answer_goes_to_the_channel(
 
 
 # --------------------------------------------------------------------------- the real process
-
-
-def process_env(fake: FakeDiscord, tmp_path: Path, **overrides: str) -> dict[str, str]:
-    env = bot_env(token=fake.token, tmp_path=tmp_path, **overrides)
-    env["FAKE_DISCORD_API_BASE"] = fake.api_base
-    env["FAKE_DISCORD_GATEWAY"] = fake.gateway_url
-    return env
 
 
 async def finish(process: subprocess.Popen[str], seconds: float = 30) -> tuple[str, str]:

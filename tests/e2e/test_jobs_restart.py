@@ -8,16 +8,13 @@ bot token and the API key.
 from __future__ import annotations
 
 import asyncio
-import os
 import re
 import signal
 import sqlite3
-import subprocess
-import threading
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import pytest
 
@@ -27,56 +24,11 @@ from bot.messages import t
 from bot.runninghub.simulator import Simulator
 from tests.fakediscord.model import FakeChannel, FakeGuild, FakeMember, FakeMessage
 from tests.fakediscord.server import FakeDiscord
-from tests.harness import bot_env, start_bot_process
+from tests.harness import BotProcess, bot_env
 
 TOKEN = "MTIzNDU2Nzg5MDEyMzQ1Njc4OQ.GxYzAb.restart-test-bot-token-value-0123456789"
 API_KEY = "5f0e1d2c3b4a59687766554433221100"
 ALLOWANCE = 100
-
-
-class BotProcess:
-    """The bot in a subprocess; its output is read as it comes (a full pipe would stall it)."""
-
-    def __init__(self, env: dict[str, str], cwd: Path) -> None:
-        self.process = start_bot_process(env, cwd=cwd)
-        self.lines: list[str] = []
-        self._readers = [
-            threading.Thread(target=self._drain, args=(stream,), daemon=True)
-            for stream in (self.process.stdout, self.process.stderr)
-            if stream is not None
-        ]
-        for reader in self._readers:
-            reader.start()
-
-    def _drain(self, stream: IO[str]) -> None:
-        for line in stream:
-            self.lines.append(line.rstrip("\n"))
-
-    @property
-    def output(self) -> str:
-        return "\n".join(self.lines)
-
-    async def kill(self) -> int:
-        """SIGKILL: nothing is flushed, closed or cancelled."""
-        os.kill(self.process.pid, signal.SIGKILL)
-        return await self._reap()
-
-    async def stop(self) -> int:
-        """SIGTERM, the clean stop."""
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-        return await self._reap()
-
-    async def _reap(self) -> int:
-        # The fake Discord and the simulator run on this loop: wait for the child off it.
-        try:
-            code = await asyncio.to_thread(self.process.wait, 30)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            code = await asyncio.to_thread(self.process.wait, 10)
-        for reader in self._readers:
-            await asyncio.to_thread(reader.join, 5)
-        return code
 
 
 async def until(condition: Callable[[], bool], timeout: float = 30, what: str = "condition") -> None:  # noqa: ASYNC109

@@ -167,11 +167,14 @@ class Journal:
         )
         return [Job.from_row(r) for r in rows]
 
-    async def count_unfinished(self, guild_id: int, member_id: int) -> int:
-        marks = ",".join("?" * len(UNFINISHED))
+    async def count_waiting_or_running(self, guild_id: int, member_id: int) -> int:
+        """The member's jobs that count against their cap. 'unknown' ones do not: they wait on a
+        moderator, not on RunningHub, and must not lock the member out meanwhile."""
+        states = tuple(s for s in UNFINISHED if s != UNKNOWN)
+        marks = ",".join("?" * len(states))
         row = await self.db.fetchone(
             f"SELECT COUNT(*) FROM jobs WHERE guild_id = ? AND member_id = ? AND state IN ({marks})",
-            (guild_id, member_id, *UNFINISHED),
+            (guild_id, member_id, *states),
         )
         return int(row[0]) if row else 0
 

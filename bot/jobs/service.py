@@ -172,9 +172,7 @@ class JobService:
         self, request: JobRequest, *, guild_id: int, channel_id: int, member_id: int, locale: str | None
     ) -> Job:
         """Hold the cost, upload the inputs, journal the job and post its status message."""
-        unfinished = await self.journal.count_unfinished(guild_id, member_id)
-        if unfinished >= self.max_unfinished:
-            raise UserError("job.error.too_many", count=unfinished)
+        await self._check_cap(guild_id, member_id)
         workflow = request.workflow
         job = await self.journal.create(
             guild_id=guild_id, channel_id=channel_id, member_id=member_id, alias=workflow.alias,
@@ -201,9 +199,7 @@ class JobService:
         """A new job with the same inputs (already uploaded), held and charged like any other."""
         source = await self._job_in_guild(job_id, guild_id)
         workflow = self.registry.get(source.alias)
-        unfinished = await self.journal.count_unfinished(guild_id, member_id)
-        if unfinished >= self.max_unfinished:
-            raise UserError("job.error.too_many", count=unfinished)
+        await self._check_cap(guild_id, member_id)
         job = await self.journal.create(
             guild_id=guild_id, channel_id=source.channel_id, member_id=member_id, alias=workflow.alias,
             cost=workflow.cost, locale=locale, inputs=source.inputs, source_job_id=source.id,
@@ -246,6 +242,11 @@ class JobService:
         if job is None or job.guild_id != guild_id:
             raise UserError("job.error.not_found", number=job_id)
         return job
+
+    async def _check_cap(self, guild_id: int, member_id: int) -> None:
+        busy = await self.journal.count_waiting_or_running(guild_id, member_id)
+        if busy >= self.max_unfinished:
+            raise UserError("job.error.too_many", count=busy)
 
     def _check_owner(self, job: Job, actor_id: int, is_moderator: bool) -> None:
         if job.member_id != actor_id and not is_moderator:

@@ -275,6 +275,17 @@ async def test_per_member_cap_on_unfinished_jobs(world: World) -> None:
     assert await balance(world, 16) == (70, 30)
 
 
+async def test_an_unconfirmed_start_does_not_count_against_the_cap(world: World) -> None:
+    world.sim.lose_answer_next(1)
+    await world.service.start()
+    lost = await world.generate("z-image", member=18, prompt="lost")
+    await wait_for(lambda: world.state_is(lost.id, UNKNOWN))
+    jobs = [await world.generate("z-image", member=18, prompt=f"p{i}") for i in range(3)]
+    assert len(jobs) == 3  # three more waiting or running beside the unknown one
+    with pytest.raises(UserError):
+        await world.generate("z-image", member=18)
+
+
 @pytest.mark.parametrize("sim_options", [{"queue_seconds": 0.05, "run_seconds": 0.2, "concurrency": 1}])
 @pytest.mark.parametrize("service_env", [{"WEBHOOK_URL": "http://127.0.0.1:1/rh", "WEBHOOK_SECRET": "s" * 24,
                                           "POLL_INTERVAL": "30"}])

@@ -1,25 +1,4 @@
 """The RunningHub simulator, importable as `bot.runninghub.simulator` (it lives in `bot.runninghub.sim`)."""
 
-from bot.runninghub.sim import (
-    CREATE_PATH,
-    NEVER_RUN_WORKFLOW_ID,
-    RUN_APP_PATH,
-    SIMDATA_DIR,
-    RecordedRequest,
-    SimTask,
-    Simulator,
-    WebhookDelivery,
-    serve_forever,
-)
-
-__all__ = [
-    "CREATE_PATH",
-    "NEVER_RUN_WORKFLOW_ID",
-    "RUN_APP_PATH",
-    "SIMDATA_DIR",
-    "RecordedRequest",
-    "SimTask",
-    "Simulator",
-    "WebhookDelivery",
-    "serve_forever",
-]
+from bot.runninghub.sim import *  # noqa: F403 - the same names, from the shorter path
+from bot.runninghub.sim import __all__  # noqa: F401

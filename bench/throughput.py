@@ -104,7 +104,7 @@ async def run_bot(mode: str, concurrency: int, jobs: int, duration: float, poll:
             receiver = WebhookReceiver(
                 WEBHOOK_SECRET,
                 lambda task_id, job_id: services[0].on_webhook(task_id, job_id),
-                lambda coro, name: services[0]._spawn(coro, name),  # as cogs/jobs.py wires it
+                lambda coro, name: services[0].spawn(coro, name),  # as cogs/jobs.py wires it
             )
             await receiver.start("127.0.0.1", 0)
             port = receiver._runner.addresses[0][1]  # type: ignore[union-attr]

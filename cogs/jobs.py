@@ -138,7 +138,7 @@ class Jobs(commands.Cog):
         )
         bot.jobs = service
         if bot.settings.webhooks_enabled and bot.settings.webhook_secret:
-            self.webhook = WebhookReceiver(bot.settings.webhook_secret, service.on_webhook, service._spawn)
+            self.webhook = WebhookReceiver(bot.settings.webhook_secret, service.on_webhook, service.spawn)
             await self.webhook.start(bot.settings.webhook_host, bot.settings.webhook_port)
         # Settle what a previous run left behind now, before any interaction can start a job...
         await service.recover()

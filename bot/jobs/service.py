@@ -134,7 +134,7 @@ class JobService:
         self._loops.clear()
         self._tasks.clear()
 
-    def _spawn(self, coro: Any, name: str) -> None:
+    def spawn(self, coro: Any, name: str) -> None:
         # Keep a strong reference and log failures (a bare create_task can vanish or fail silently).
         task = asyncio.create_task(coro, name=name)
         self._tasks.add(task)
@@ -162,7 +162,7 @@ class JobService:
         now = self.clock()
         for job in await self.journal.in_states((SUCCEEDED,)):
             if job.next_delivery_at <= now and not self.delivery.busy(job.id):
-                self._spawn(self.delivery.deliver(job.id), f"deliver-{job.id}")
+                self.spawn(self.delivery.deliver(job.id), f"deliver-{job.id}")
         for job in await self.journal.unnotified_endings():
             await self._notify_end(job.id)
 
@@ -350,7 +350,7 @@ class JobService:
             elapsed = (job.finished_at or self.clock()) - (job.submitted_at or job.created_at)
             await self._edit_status(job, t("job.status.delivering", job.locale, alias=job.alias, job=job.label,
                                            mention=mention(job.member_id), elapsed=duration(elapsed, job.locale)))
-        self._spawn(self.delivery.deliver(job_id), f"deliver-{job_id}")
+        self.spawn(self.delivery.deliver(job_id), f"deliver-{job_id}")
 
     async def _ended(self, job_id: int) -> None:
         self.scheduler.wake()

@@ -23,7 +23,7 @@ class WebhookReceiver:
     def __init__(self, secret: str, on_task_end: OnTaskEnd, spawn: Callable[[Awaitable[None], str], None]) -> None:
         self._secret = secret
         self._on_task_end = on_task_end
-        self._spawn = spawn
+        self.spawn = spawn
         self.received = 0
         self.app = web.Application(client_max_size=4 * 1024 * 1024)
         self.app.router.add_post("/{tail:.*}", self.handle)
@@ -57,5 +57,5 @@ class WebhookReceiver:
         self.received += 1
         log.info("webhook %s for task %s (job %s)", payload.get("event"), task_id, job_id)
         # Answer now; the work happens in the background (slow answers make RunningHub retry).
-        self._spawn(self._on_task_end(task_id, job_id), f"webhook-{task_id}")
+        self.spawn(self._on_task_end(task_id, job_id), f"webhook-{task_id}")
         return web.json_response({"ok": True})

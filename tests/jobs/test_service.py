@@ -290,7 +290,7 @@ async def test_an_unconfirmed_start_does_not_count_against_the_cap(world: World)
 @pytest.mark.parametrize("service_env", [{"WEBHOOK_URL": "http://127.0.0.1:1/rh", "WEBHOOK_SECRET": "s" * 24,
                                           "POLL_INTERVAL": "30"}])
 async def test_webhook_wakes_the_poller(world: World, sim_options: dict, service_env: dict) -> None:
-    receiver = WebhookReceiver("s" * 24, world.service.on_webhook, world.service._spawn)
+    receiver = WebhookReceiver("s" * 24, world.service.on_webhook, world.service.spawn)
     await receiver.start("127.0.0.1", 0)
     port = receiver._runner.addresses[0][1]  # type: ignore[union-attr]
     world.service.settings = world.service.settings.__class__(

@@ -26,16 +26,11 @@ from bot.jobs.pipeline import InputFile, validate_request
 from bot.runninghub.simulator import Simulator
 from bot.runninghub.types import TaskOutputs, TaskState
 from bot.workflows import load_workflows, parse_workflows
+from tests.samples import png_bytes
 
 ROOT = Path(__file__).resolve().parents[1]
 WORKFLOWS = ROOT / "data" / "workflows.toml"
 OUR_PREFIXES = ("RUNNINGHUB_", "DISCORD_", "WEBHOOK_", "DATABASE_", "WORKFLOWS_", "POLL_", "LOG_LEVEL")
-
-
-def png(color: tuple[int, int, int], size: tuple[int, int] = (24, 16)) -> bytes:
-    buffer = io.BytesIO()
-    Image.new("RGB", size, color).save(buffer, "PNG")
-    return buffer.getvalue()
 
 
 def is_png(path: Path) -> bool:
@@ -128,8 +123,8 @@ def process_env(tmp_path: Path, **settings: str) -> dict[str, str]:
 async def test_generate_style_transfer_against_a_simulator_on_a_port(
     sim: Simulator, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    (tmp_path / "a.png").write_bytes(source := png((250, 10, 10)))
-    (tmp_path / "b.png").write_bytes(style := png((10, 10, 250)))
+    (tmp_path / "a.png").write_bytes(source := png_bytes((250, 10, 10)))
+    (tmp_path / "b.png").write_bytes(style := png_bytes((10, 10, 250)))
     out = tmp_path / "results"
 
     code = await run_in_thread(
@@ -278,7 +273,7 @@ async def test_ctrl_c_on_a_real_process_cancels_the_remote_task(sim: Simulator, 
 
 
 def write_bad_inputs(tmp_path: Path) -> None:
-    (tmp_path / "a.png").write_bytes(png((1, 2, 3)))
+    (tmp_path / "a.png").write_bytes(png_bytes((1, 2, 3)))
     (tmp_path / "notes.png").write_text("shopping list: eggs, milk\n")
     wav = io.BytesIO()
     import wave
@@ -290,7 +285,7 @@ def write_bad_inputs(tmp_path: Path) -> None:
         out.writeframes(b"\x00\x00" * 50)
     (tmp_path / "voice.png").write_bytes(wav.getvalue())
     with (tmp_path / "huge.png").open("wb") as big:  # sparse: 31 MB on paper, nothing on disk
-        big.write(png((1, 1, 1)))
+        big.write(png_bytes((1, 1, 1)))
         big.truncate(31 * 1024 * 1024)
 
 
@@ -703,6 +698,6 @@ def test_progress_rewrites_one_line_on_a_terminal_and_writes_lines_otherwise() -
 
 
 def test_input_files_keep_their_names_for_messages(tmp_path: Path) -> None:
-    (tmp_path / "cat.png").write_bytes(png((0, 0, 0)))
+    (tmp_path / "cat.png").write_bytes(png_bytes((0, 0, 0)))
     item = cli._read_input("image", str(tmp_path / "cat.png"))
-    assert item == InputFile("image", "cat.png", png((0, 0, 0)))
+    assert item == InputFile("image", "cat.png", png_bytes((0, 0, 0)))

@@ -2,30 +2,12 @@
 
 from __future__ import annotations
 
-import io
 import struct
-import wave
 
 import pytest
-from PIL import Image
 
 from bot.media import MAX_UPLOAD_BYTES, kind_for_extension, sniff
-
-
-def pillow_file(fmt: str, mode: str = "RGB") -> bytes:
-    buffer = io.BytesIO()
-    Image.new(mode, (8, 6), (10, 200, 30)).save(buffer, fmt)
-    return buffer.getvalue()
-
-
-def wav_file() -> bytes:
-    buffer = io.BytesIO()
-    with wave.open(buffer, "wb") as out:
-        out.setnchannels(1)
-        out.setsampwidth(2)
-        out.setframerate(8000)
-        out.writeframes(b"\x00\x01" * 80)
-    return buffer.getvalue()
+from tests.samples import image_bytes, wav_bytes
 
 
 def mp3_frame() -> bytes:
@@ -54,12 +36,12 @@ def riff(form: bytes) -> bytes:
 @pytest.mark.parametrize(
     ("data", "expected"),
     [
-        (pillow_file("PNG"), ("image", "png")),
-        (pillow_file("JPEG"), ("image", "jpg")),
-        (pillow_file("WEBP"), ("image", "webp")),
-        (pillow_file("GIF", "P"), ("image", "gif")),
-        (pillow_file("BMP"), ("image", "bmp")),
-        (wav_file(), ("audio", "wav")),
+        (image_bytes(size=(8, 6), fmt="PNG"), ("image", "png")),
+        (image_bytes(size=(8, 6), fmt="JPEG"), ("image", "jpg")),
+        (image_bytes(size=(8, 6), fmt="WEBP"), ("image", "webp")),
+        (image_bytes(size=(8, 6), fmt="GIF", mode="P", color=(10, 200, 30)), ("image", "gif")),
+        (image_bytes(size=(8, 6), fmt="BMP"), ("image", "bmp")),
+        (wav_bytes(80, b"\x00\x01"), ("audio", "wav")),
         (mp3_frame() * 3, ("audio", "mp3")),
         (b"ID3\x04\x00\x00\x00\x00\x00\x0a" + b"\x00" * 10 + mp3_frame(), ("audio", "mp3")),
         (b"fLaC\x00\x00\x00\x22" + b"\x00" * 34, ("audio", "flac")),
@@ -99,7 +81,7 @@ def test_sniff_refuses_what_we_do_not_take(data: bytes) -> None:
 
 
 def test_sniff_ignores_the_file_name_and_reads_only_the_start() -> None:
-    png = pillow_file("PNG")
+    png = image_bytes(size=(8, 6), fmt="PNG")
     assert sniff(png + b"\x00" * 100_000) == ("image", "png")
     assert sniff(b"not an image" + png) is None
 

@@ -9,17 +9,14 @@ The restart and process tests are in test_jobs_restart.py.
 from __future__ import annotations
 
 import asyncio
-import io
 import itertools
 import re
-import wave
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import discord
 import pytest
-from PIL import Image
 
 from bot.client import RHBot
 from bot.db.invariants import check_invariants
@@ -38,6 +35,7 @@ from tests.fakediscord.model import (
 from tests.fakediscord.plugin import fake_discord, fake_discord_server  # noqa: F401 (fixtures)
 from tests.fakediscord.server import FakeDiscord
 from tests.harness import running_bot
+from tests.samples import png_bytes, wav_bytes
 
 MANAGE_GUILD = discord.Permissions(manage_guild=True)
 ALLOWANCE = 100
@@ -46,22 +44,6 @@ UPLOAD = "/task/openapi/upload"
 CHANNEL_POSTS = r"/channels/\d+/messages"
 # Long enough to inject a Discord fault after the task started and before its result is posted.
 RUNS_A_WHILE = {"queue_seconds": 0.05, "run_seconds": 0.5, "concurrency": 1}
-
-
-def png_bytes(color: tuple[int, int, int] = (200, 30, 30), size: tuple[int, int] = (32, 32)) -> bytes:
-    buffer = io.BytesIO()
-    Image.new("RGB", size, color).save(buffer, "PNG")
-    return buffer.getvalue()
-
-
-def wav_bytes() -> bytes:
-    buffer = io.BytesIO()
-    with wave.open(buffer, "wb") as clip:
-        clip.setnchannels(1)
-        clip.setsampwidth(2)
-        clip.setframerate(8000)
-        clip.writeframes(b"\x00\x00" * 800)
-    return buffer.getvalue()
 
 
 async def eventually(condition: Callable[[], Awaitable[bool]], timeout: float = 15) -> None:  # noqa: ASYNC109

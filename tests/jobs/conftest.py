@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import io
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import aiohttp
 import pytest
-from PIL import Image
 
 from bot.config import SIMULATOR_API_KEY, Settings, settings_from_mapping
 from bot.db.database import Database
@@ -23,6 +21,7 @@ from bot.runninghub.client import RunningHubClient
 from bot.runninghub.simulator import Simulator
 from bot.workflows import WorkflowRegistry, load_workflows
 from tests.jobs.fakes import RecordingNotifier
+from tests.samples import png_bytes  # noqa: F401 - used by the tests that import it from here
 
 ROOT = Path(__file__).resolve().parents[2]
 GUILD = 1001
@@ -31,12 +30,6 @@ CHANNEL = 2002
 
 async def no_sleep(_seconds: float) -> None:
     await asyncio.sleep(0)
-
-
-def png_bytes(color: tuple[int, int, int] = (200, 30, 30), size: tuple[int, int] = (32, 32)) -> bytes:
-    buffer = io.BytesIO()
-    Image.new("RGB", size, color).save(buffer, "PNG")
-    return buffer.getvalue()
 
 
 async def wait_for(predicate: Callable[[], Awaitable[bool]], timeout: float = 10.0) -> None:  # noqa: ASYNC109

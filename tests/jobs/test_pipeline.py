@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import io
-import wave
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -32,24 +31,9 @@ from bot.runninghub.errors import RequestError, TaskNotFound, TransientError
 from bot.runninghub.simulator import Simulator
 from bot.runninghub.types import NodeInfo, TaskOutputs, TaskState
 from bot.workflows import WorkflowRegistry, load_workflows, parse_workflows
+from tests.samples import png_bytes, wav_bytes
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def png(color: tuple[int, int, int] = (200, 30, 30)) -> bytes:
-    buffer = io.BytesIO()
-    Image.new("RGB", (16, 12), color).save(buffer, "PNG")
-    return buffer.getvalue()
-
-
-def wav() -> bytes:
-    buffer = io.BytesIO()
-    with wave.open(buffer, "wb") as out:
-        out.setnchannels(1)
-        out.setsampwidth(2)
-        out.setframerate(8000)
-        out.writeframes(b"\x00\x00" * 100)
-    return buffer.getvalue()
 
 
 @pytest.fixture(scope="module")
@@ -58,7 +42,7 @@ def registry() -> WorkflowRegistry:
 
 
 def image(option: str, data: bytes | None = None, name: str | None = None) -> InputFile:
-    return InputFile(option, name or f"{option}.png", png() if data is None else data)
+    return InputFile(option, name or f"{option}.png", png_bytes() if data is None else data)
 
 
 # ---------------------------------------------------------------------------------------- validation
@@ -97,11 +81,11 @@ def test_refuses_files_by_their_content_not_their_name(registry: WorkflowRegistr
     assert error.key == "workflow.file_unknown_image"
     assert "'photo.png' (image) is not a supported image" in error.render()
 
-    sound = image("image", wav(), "photo.png")
+    sound = image("image", wav_bytes(100), "photo.png")
     error = refusal(registry, "upscale", files={"image": sound})
     assert error.key == "workflow.file_not_image" and error.params["detected"] == "WAV"
 
-    picture = InputFile("audio", "voice.wav", png())
+    picture = InputFile("audio", "voice.wav", png_bytes())
     error = refusal(registry, "voice-clone", prompt="hello", files={"audio": picture})
     assert error.key == "workflow.file_not_audio" and error.params["detected"] == "PNG"
 
@@ -109,7 +93,7 @@ def test_refuses_files_by_their_content_not_their_name(registry: WorkflowRegistr
 def test_refuses_empty_and_oversized_files(registry: WorkflowRegistry) -> None:
     error = refusal(registry, "upscale", files={"image": image("image", b"")})
     assert error.key == "workflow.file_empty"
-    huge = png() + b"\x00" * (MAX_UPLOAD_BYTES + 1 - len(png()))
+    huge = png_bytes() + b"\x00" * (MAX_UPLOAD_BYTES + 1 - len(png_bytes()))
     error = refusal(registry, "upscale", files={"image": image("image", huge, "big.png")})
     assert error.key == "workflow.file_too_large"
     assert error.render() == "The file 'big.png' is 30.0 MB; RunningHub accepts at most 30 MB per file."
@@ -147,7 +131,7 @@ required = true
 
 
 def test_accepts_a_good_request(registry: WorkflowRegistry) -> None:
-    files = {"image": image("image"), "image2": image("image2", png((0, 0, 255)))}
+    files = {"image": image("image"), "image2": image("image2", png_bytes((0, 0, 255)))}
     request = validate_request(registry.get("style-transfer"), prompt=None, files=files, params=None)
     assert request.files == files and request.prompt is None and request.params == {}
     request = validate_request(registry.get("z-image"), prompt="  a cat  ", files={}, params="seed=42")
@@ -210,7 +194,7 @@ def client(simulator: Simulator, http: aiohttp.ClientSession) -> RunningHubClien
 async def test_upload_and_submit_put_the_uploaded_names_on_the_nodes(
     registry: WorkflowRegistry, simulator: Simulator, client: RunningHubClient
 ) -> None:
-    source, style = png((255, 0, 0)), png((0, 255, 0))
+    source, style = png_bytes((255, 0, 0)), png_bytes((0, 255, 0))
     files = {"image": InputFile("image", "holiday.txt", source), "image2": InputFile("image2", "ref", style)}
     request = validate_request(registry.get("style-transfer"), prompt=None, files=files, params=None)
 

@@ -11,6 +11,7 @@ from bot.db.journal import DELIVERED, FAILED, TIMED_OUT, UNKNOWN
 from bot.errors import UserError
 from bot.jobs.webhook import WebhookReceiver
 from tests.jobs.conftest import GUILD, World, png_bytes, wait_for
+from tests.samples import wav_bytes
 
 
 async def balance(world: World, member: int) -> tuple[int, int]:
@@ -192,7 +193,7 @@ async def test_audio_too_large_goes_out_as_a_link(world: World, tmp_path) -> Non
     workflow = world.registry.get("voice-clone")
     from bot.jobs.pipeline import InputFile, validate_request
 
-    wav = next(iter(world.sim.uploads.values()), None) or _tiny_wav()
+    wav = next(iter(world.sim.uploads.values()), None) or wav_bytes()
     request = validate_request(workflow, prompt="hello there", files={"audio": InputFile("audio", "me.wav", wav)},
                                params=None)
     job = await world.service.intake(request, guild_id=GUILD, channel_id=1, member_id=11, locale="en-US")
@@ -201,19 +202,6 @@ async def test_audio_too_large_goes_out_as_a_link(world: World, tmp_path) -> Non
     assert result.files == []
     assert "/sim/files/" in result.text and "expire" in result.text
     assert (await world.job(job.id)).outputs[0].delivery == "link"
-
-
-def _tiny_wav() -> bytes:
-    import io
-    import wave
-
-    buffer = io.BytesIO()
-    with wave.open(buffer, "wb") as w:
-        w.setnchannels(1)
-        w.setsampwidth(2)
-        w.setframerate(8000)
-        w.writeframes(b"\x00\x00" * 800)
-    return buffer.getvalue()
 
 
 async def test_cancel_refunds_and_stops_the_task(world: World) -> None:

@@ -12,18 +12,13 @@ from PIL import Image
 
 from bot.runninghub import NodeInfo, RunningHubClient, TaskNotFound, TaskState
 from bot.runninghub.simulator import SIMDATA_DIR, Simulator
+from tests.samples import png_bytes
 
 from .conftest import TEST_KEY, ManualSleep, WaitDone
 
 Z_IMAGE = "2016195556967714818"
 STYLE = "2014552598229032961"
 SKETCH_APP = "1937000000000000001"
-
-
-def png_bytes(color: tuple[int, int, int] = (200, 30, 30)) -> bytes:
-    buffer = io.BytesIO()
-    Image.new("RGB", (8, 8), color).save(buffer, format="PNG")
-    return buffer.getvalue()
 
 
 async def test_upload_returns_the_content_addressed_name(sim: Simulator, client: RunningHubClient) -> None:

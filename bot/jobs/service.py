@@ -109,6 +109,7 @@ class JobService:
             status_interval=status_interval,
         )
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._final_status_shown: set[int] = set()  # jobs whose ending is on their status message
         self._loops: list[asyncio.Task[Any]] = []
 
     # ---- life cycle ------------------------------------------------------------------------
@@ -382,7 +383,9 @@ class JobService:
         job = await self.journal.get(job_id)
         if job is None or job.notified_at is not None:
             return
-        await self._edit_final_status(job_id)
+        if job_id not in self._final_status_shown:  # once, even if the notice must be retried
+            await self._edit_final_status(job_id)
+            self._final_status_shown.add(job_id)
         common = {"mention": mention(job.member_id), "job": job.label, "alias": job.alias, "coins": job.cost}
         if job.state == "failed":
             text = t("job.notice.failed", job.locale, reason=job.error or "", **common)
@@ -401,6 +404,7 @@ class JobService:
                 return
             log.warning("job %s: notice cannot be posted: %s", job.id, exc)
         await self.journal.set_notified(job.id)
+        self._final_status_shown.discard(job_id)
 
 
 def _already_ended(job: Job) -> UserError:

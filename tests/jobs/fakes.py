@@ -28,6 +28,7 @@ class RecordingNotifier:
         self.limit = upload_limit
         self.messages: list[Posted] = []
         self.fail_results = 0  # next N post_result calls fail transiently
+        self.fail_notices = 0  # next N post_notice calls fail transiently
         self._ids = count(1000)
 
     def upload_limit(self, guild_id: int) -> int:
@@ -65,6 +66,9 @@ class RecordingNotifier:
         return None
 
     async def post_notice(self, job: Job, text: str) -> int | None:
+        if self.fail_notices > 0:
+            self.fail_notices -= 1
+            raise DeliveryError("503 from Discord", transient=True)
         return self._post("notice", job, text).id
 
     def of(self, kind: str, job_id: int | None = None) -> list[Posted]:

@@ -66,6 +66,18 @@ async def test_failed_task_is_explained_and_refunded(world: World) -> None:
     await world.books_balance()
 
 
+async def test_a_notice_that_fails_is_retried_without_editing_the_status_again(world: World) -> None:
+    world.notifier.fail_notices = 2
+    await world.service.start()
+    world.sim.fail_next_task()
+    job = await world.generate("z-image", member=19)
+    await wait_for(lambda: _has_notice(world, job.id), timeout=15)
+    assert len(world.notifier.of("notice", job.id)) == 1
+    status = world.notifier.of("status", job.id)[0]
+    assert [e for e in status.edits if "failed" in e] == [status.edits[-1]]  # the ending shown once
+    assert (await world.job(job.id)).notified_at is not None
+
+
 async def _has_notice(world: World, job_id: int) -> bool:
     return bool(world.notifier.of("notice", job_id))
 

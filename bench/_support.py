@@ -27,6 +27,7 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
+from bot.app import Resources, build_services
 from bot.config import SIMULATOR_API_KEY, settings_from_mapping
 from bot.db.database import Database
 from bot.db.journal import Job, Journal
@@ -134,26 +135,23 @@ async def open_world(
     allowance: int = 1_000_000,
     session: aiohttp.ClientSession | None = None,
 ) -> World:
-    """A JobService as the bot builds it, on `folder`/bot.db, talking to the simulator at `base_url`."""
+    """A JobService as the bot builds it (bot/app.py), on `folder`/bot.db, talking to the simulator at `base_url`."""
     settings = settings_from_mapping(
         {
             "RUNNINGHUB_BASE_URL": base_url,
             "RUNNINGHUB_API_KEY": SIMULATOR_API_KEY,
             "DATABASE_PATH": str(folder / "bot.db"),
+            "DEFAULT_ALLOWANCE": str(allowance),
             **(env or {}),
         }
     )
     db = await Database.open(folder / "bot.db")
-    ledger = Ledger(db, default_allowance=allowance)
-    journal = Journal(db, ledger)
     registry = load_workflows(WORKFLOWS)
     session = session or aiohttp.ClientSession()
-    client = RunningHubClient(session, base_url, SIMULATOR_API_KEY)
-    service = JobService(
-        settings=settings, journal=journal, ledger=ledger, registry=registry, client=client, session=session,
-        notifier=notifier, max_unfinished=max_unfinished,
-    )
-    return World(db, ledger, journal, registry, session, client, service, notifier)
+    resources = Resources(settings=settings, session=session, db=db, workflows=registry, runninghub_url=base_url)
+    services = build_services(resources, notifier, job_options={"max_unfinished": max_unfinished})
+    return World(db, services.ledger, services.journal, registry, session, services.runninghub, services.jobs,
+                 notifier)
 
 
 # --------------------------------------------------------------------------- the simulator in a child process

@@ -141,7 +141,7 @@ async def main(*, members: int = 50, size: int = 5 * 1024 * 1024, rounds: int = 
             with tempfile.TemporaryDirectory(prefix="bench-ack-") as folder:
                 async with running_bot(fake, tmp_path=Path(folder), simulator=sim, env=env) as bot:  # type: ignore[arg-type]
                     for person in people:
-                        await bot.ledger.grant(guild.id, person.id, 10_000, fake.owner.id, "benchmark")
+                        await bot.services.ledger.grant(guild.id, person.id, 10_000, fake.owner.id, "benchmark")
 
                     def generate_options(member: FakeMember) -> dict[str, Any]:
                         attachment = fake.host_attachment(picture, "photo.png", "image/png")

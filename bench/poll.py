@@ -39,7 +39,7 @@ import aiosqlite
 
 from bench._support import CHANNEL, GUILD, Z_IMAGE_WORKFLOW, BenchNotifier, SimulatorProcess, World, open_world
 from bot.config import SIMULATOR_API_KEY
-from bot.db.journal import RUNNING
+from bot.jobs.states import JobState
 from bot.runninghub.types import NodeInfo
 
 MEMBERS = 100
@@ -118,7 +118,7 @@ async def insert_running_jobs(world: World, task_ids: list[str]) -> None:
                 "INSERT INTO jobs (guild_id, channel_id, member_id, alias, state, inputs, cost, task_id,"
                 " status_message_id, locale, created_at, updated_at, submitted_at, started_at)"
                 " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                (GUILD, CHANNEL, member, "z-image", RUNNING, json.dumps(inputs), COST, task_id, 50_000 + i,
+                (GUILD, CHANNEL, member, "z-image", JobState.RUNNING, json.dumps(inputs), COST, task_id, 50_000 + i,
                  "en-US", now, now, now, now),
             )
             assert cursor.lastrowid is not None
@@ -170,7 +170,7 @@ async def main(*, tasks: int = 1000, latency: float = 0.02, sweeps: int = 3) -> 
                     floors.append(await bare_requests(sim.base_url, task_ids))
                     results.append(await measure_sweep(f"steady #{number}", world, counter, requests))
                 floors.append(await bare_requests(sim.base_url, task_ids))
-                running = (await world.journal.counts_by_state()).get(RUNNING, 0)
+                running = (await world.journal.counts_by_state()).get(JobState.RUNNING, 0)
             finally:
                 await world.close()
     if running != tasks:

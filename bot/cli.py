@@ -20,8 +20,8 @@ from typing import Any, TextIO
 
 import aiohttp
 
-from bot.config import SIMULATOR_API_KEY, ConfigError, SecretFilter, Settings, load_settings
-from bot.errors import UserError
+from bot.config import SIMULATOR_API_KEY, ConfigError, Settings, load_settings
+from bot.errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, UserError
 from bot.inspect_workflow import (
     check_app_inputs,
     check_workflow_inputs,
@@ -42,7 +42,7 @@ from bot.jobs.pipeline import (
     validate_request,
     wait_for_task,
 )
-from bot.logs import setup_logging
+from bot.logs import SecretFilter, setup_logging
 from bot.runninghub.client import RunningHubClient
 from bot.runninghub.errors import AccountError, RunningHubError, TaskFailed, TransientError
 from bot.runninghub.types import CreatedTask, NodeInfo, TaskOutputs, TaskState
@@ -57,7 +57,6 @@ from bot.workflows import (
 
 log = logging.getLogger(__name__)
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 # The in-process simulator (RUNNINGHUB_BASE_URL=simulator) is quick but still shows both stages.
 SIM_QUEUE_SECONDS, SIM_RUN_SECONDS, SIM_POLL_INTERVAL = 0.5, 1.5, 0.25
 MAX_OUTPUT_BYTES = 2 * 1024**3  # the CLI writes to disk, so only a sanity cap
@@ -465,12 +464,9 @@ async def _check_runninghub(settings: Settings, registry: WorkflowRegistry, cons
 
 
 async def _check_database(path: Path, console: Console) -> bool:
-    try:
-        from bot.db.database import Database, DatabaseError
-        from bot.db.invariants import check_invariants
-    except ImportError:
-        console.print("database: skipped (bot.db.invariants is not available in this build)")
-        return True
+    from bot.db.database import Database, DatabaseError
+    from bot.db.invariants import check_invariants
+
     try:
         db = await Database.open(path)
     except DatabaseError as exc:

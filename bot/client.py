@@ -1,28 +1,20 @@
-"""The Bot subclass: holds the injected dependencies, loads the cogs and syncs commands deliberately."""
+"""The Bot subclass: builds the services (bot/app.py) in setup_hook, loads the cogs, syncs commands deliberately."""
 
 from __future__ import annotations
 
 import hashlib
 import json
 import logging
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Mapping, Sequence
+from typing import Any
 
-import aiohttp
 import discord
 from discord.ext import commands
 
-from bot.config import Settings
-from bot.db.database import Database
-from bot.db.journal import Journal
-from bot.db.ledger import Ledger
+from bot.app import Resources, Services, build_services
 from bot.ui.i18n import CatalogTranslator
+from bot.ui.notifier import DiscordNotifier
 from bot.ui.tree import RHTree
-
-if TYPE_CHECKING:
-    from bot.jobs.service import JobService
-    from bot.runninghub.client import RunningHubClient
-    from bot.workflows import WorkflowRegistry
 
 log = logging.getLogger(__name__)
 
@@ -34,17 +26,16 @@ COMMANDS_HASH_KEY = "global_commands_hash"
 
 
 class RHBot(commands.Bot):
-    """The bot. Everything the cogs need is a typed attribute here; nothing is a module global."""
+    """The bot. The cogs take what they need from `services`; nothing is a module global."""
+
+    services: Services  # built in setup_hook, before any cog loads
 
     def __init__(
         self,
-        settings: Settings,
-        http_session: aiohttp.ClientSession,
-        db: Database,
-        workflows: WorkflowRegistry,
-        runninghub: RunningHubClient,
+        resources: Resources,
         *,
         extensions: Sequence[str] = DEFAULT_EXTENSIONS,
+        service_options: Mapping[str, Any] | None = None,
         **kwargs: Any,
     ) -> None:
         # No voice features here: skip discord.py's warnings that voice libraries are missing
@@ -55,21 +46,20 @@ class RHBot(commands.Bot):
         # Nothing the bot sends pings anyone unless a call opts in (the requester's mention).
         kwargs.setdefault("allowed_mentions", discord.AllowedMentions.none())
         super().__init__(command_prefix=commands.when_mentioned, tree_cls=RHTree, help_command=None, **kwargs)
-        self.settings = settings
-        self.http_session = http_session
-        self.db = db
-        self.workflows = workflows
-        self.runninghub = runninghub
+        self.resources = resources
+        self.settings = resources.settings
         self.extension_names: tuple[str, ...] = tuple(extensions)
-        self.ledger = Ledger(db, default_allowance=settings.default_allowance)
-        self.journal = Journal(db, self.ledger)
-        # The job service needs the Discord notifier and the result buttons, so the jobs cog
-        # builds it in cog_load (and stops it in cog_unload).
-        self.jobs: JobService | None = None
+        self._service_options = dict(service_options or {})
+        self._services_started = False
 
     async def setup_hook(self) -> None:
         # Runs once, after login and before the gateway connects (never in on_ready, which repeats).
         await self.tree.set_translator(CatalogTranslator())
+        self.services = build_services(self.resources, DiscordNotifier(self), **self._service_options)
+        # Settle what a previous run left behind now, before any interaction can start a job; the
+        # loops start once the gateway is ready (the jobs cog), as deliveries need the guild cache.
+        await self.services.start()
+        self._services_started = True
         for name in self.extension_names:
             try:
                 await self.load_extension(name)
@@ -118,14 +108,21 @@ class RHBot(commands.Bot):
                 log.info("synced %d commands to guild %s", len(synced), guild_id)
             return
         digest = await self.commands_hash()
-        if await self.db.get_meta(COMMANDS_HASH_KEY) == digest:
+        if await self.resources.db.get_meta(COMMANDS_HASH_KEY) == digest:
             log.info("global commands unchanged; not syncing")
             return
         synced = await self.tree.sync()
-        await self.db.set_meta(COMMANDS_HASH_KEY, digest)
+        await self.resources.db.set_meta(COMMANDS_HASH_KEY, digest)
         log.info("synced %d global commands (Discord may take a while to show changes)", len(synced))
 
     async def on_ready(self) -> None:
         # May fire again after a reconnect: only log here, never set things up.
         user = self.user
         log.info("connected as %s (id %s) in %d guild(s)", user, user.id if user else "?", len(self.guilds))
+
+    async def close(self) -> None:
+        # Unloads the cogs first (their cog_unload stops what they started), then the services.
+        await super().close()
+        if self._services_started:
+            self._services_started = False
+            await self.services.stop()

@@ -7,7 +7,6 @@ prints it and exits non-zero without a traceback.
 
 from __future__ import annotations
 
-import logging
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -183,29 +182,3 @@ def load_settings(env_file: str | os.PathLike[str] | None = ".env") -> Settings:
         merged.update({k: v for k, v in dotenv_values(env_file).items() if v is not None})
     merged.update(os.environ)
     return settings_from_mapping(merged)
-
-
-class SecretFilter(logging.Filter):
-    """Redacts secret values from every record that passes through a handler."""
-
-    def __init__(self, secrets: list[str]) -> None:
-        super().__init__()
-        self._secrets = [s for s in secrets if len(s) >= 4]
-
-    def redact(self, text: str) -> str:
-        for secret in self._secrets:
-            text = text.replace(secret, "[redacted]")
-        return text
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if not self._secrets:
-            return True
-        message = record.getMessage()
-        clean = self.redact(message)
-        if record.exc_info and not record.exc_text:
-            record.exc_text = logging.Formatter().formatException(record.exc_info)
-        if record.exc_text:
-            record.exc_text = self.redact(record.exc_text)
-        if clean != message or record.args:
-            record.msg, record.args = clean, None
-        return True

@@ -1,8 +1,14 @@
-"""The project's own user-facing error: a refusal that names a catalog message."""
+"""The project's own user-facing error (a refusal that names a catalog message) and its exit codes."""
 
 from __future__ import annotations
 
-from bot.messages import t
+from bot.texts import t
+
+# How every command of `python -m bot` ends.
+EXIT_OK = 0
+EXIT_FAILED = 1  # the command failed (RunningHub refused, a file is missing, ...)
+EXIT_USAGE = 2  # bad settings, workflows.toml or command line
+EXIT_INTERRUPTED = 130  # Ctrl-C
 
 
 class UserError(Exception):

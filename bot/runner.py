@@ -12,26 +12,21 @@ import contextlib
 import logging
 import signal
 import sys
-from collections.abc import AsyncIterator
 
-import aiohttp
 import discord
 
 from bot.config import ConfigError, Settings
-from bot.db.database import Database, DatabaseError
+from bot.db.database import DatabaseError
+from bot.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE
 from bot.logs import setup_logging
 
 log = logging.getLogger(__name__)
-
-EXIT_OK = 0
-EXIT_FAILURE = 1
-EXIT_CONFIG = 2
 
 
 class StartupError(Exception):
     """A start-up failure the operator can fix; str() is the one line to print."""
 
-    def __init__(self, message: str, exit_code: int = EXIT_FAILURE) -> None:
+    def __init__(self, message: str, exit_code: int = EXIT_FAILED) -> None:
         super().__init__(message)
         self.exit_code = exit_code
 
@@ -53,34 +48,27 @@ def run(settings: Settings) -> int:
         return EXIT_OK
     except Exception:
         log.exception("the bot stopped after an unexpected error")
-        return EXIT_FAILURE
+        return EXIT_FAILED
 
 
 async def run_bot(settings: Settings) -> int:
     """The async core of `run`; raises StartupError for failures the operator can fix."""
     # Imported here so `python -m bot generate` and friends never pay for the bot's imports.
+    from bot.app import open_resources
     from bot.client import RHBot
-    from bot.runninghub.client import RunningHubClient
-    from bot.workflows import WorkflowConfigError, load_workflows
+    from bot.workflows import WorkflowConfigError
 
     try:
         token = settings.require_discord()
     except ConfigError as exc:
-        raise StartupError(str(exc), EXIT_CONFIG) from None
+        raise StartupError(str(exc), EXIT_USAGE) from None
     try:
-        workflows = load_workflows(settings.workflows_path)
+        async with open_resources(settings) as resources, RHBot(resources) as bot:
+            await _run_until_stopped(bot, token)
     except WorkflowConfigError as exc:
-        raise StartupError(str(exc), EXIT_CONFIG) from None
-    try:
-        db = await Database.open(settings.database_path)
+        raise StartupError(str(exc), EXIT_USAGE) from None
     except DatabaseError as exc:
         raise StartupError(str(exc)) from None
-
-    try:
-        async with aiohttp.ClientSession() as session, _runninghub_base_url(settings) as base_url:
-            runninghub = RunningHubClient(session, base_url, settings.runninghub_api_key)
-            async with RHBot(settings, session, db, workflows, runninghub) as bot:
-                await _run_until_stopped(bot, token)
     except discord.LoginFailure:
         raise StartupError(
             "the Discord bot token was refused: copy it again from the developer portal "
@@ -91,27 +79,8 @@ async def run_bot(settings: Settings) -> int:
             "Discord refused a privileged intent; this bot needs none, so check that nothing "
             "else changed the intents"
         ) from None
-    finally:
-        await db.close()
     log.info("stopped")
     return EXIT_OK
-
-
-@contextlib.asynccontextmanager
-async def _runninghub_base_url(settings: Settings) -> AsyncIterator[str]:
-    """The RunningHub address: the configured one, or a simulator started here for the bot's life."""
-    if not settings.use_simulator:
-        yield settings.runninghub_base_url
-        return
-    from bot.runninghub.simulator import Simulator
-
-    simulator = Simulator(api_key=settings.runninghub_api_key, concurrency=settings.runninghub_concurrency)
-    base_url = await simulator.start()
-    log.info("using the built-in RunningHub simulator at %s (fake results, no coins spent)", base_url)
-    try:
-        yield base_url
-    finally:
-        await simulator.stop()
 
 
 async def _run_until_stopped(bot: discord.Client, token: str) -> None:

@@ -163,6 +163,15 @@ class WorkflowRegistry:
             raise UserError("workflow.unknown", alias=_echo(alias), known=known)
         return workflow
 
+    def timeout_for(self, alias: str) -> float:
+        """A job's timeout: its alias's, or the default once the alias is gone from the file.
+
+        The one rule for every caller (scheduler, poller, notices), so a job whose alias was
+        removed while it ran is neither timed out at once nor left running forever.
+        """
+        workflow = self._workflows.get(alias.strip().lower())
+        return float(workflow.timeout if workflow is not None else DEFAULT_TIMEOUT)
+
     def all(self) -> list[Workflow]:
         return sorted((w for w in self._workflows.values() if w.enabled), key=lambda w: w.alias)
 

@@ -18,10 +18,10 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.client import RHBot
-from bot.coins_view import PAGE_SIZE, balance_text, change_text, clamp_page, history_page, policy_text
 from bot.db.ledger import MAX_AMOUNT, MAX_REASON, PERIODS, Ledger
 from bot.errors import UserError
-from bot.messages import t
+from bot.texts import t
+from bot.texts.coins import PAGE_SIZE, balance_text, change_text, clamp_page, history_page, policy_text
 from bot.ui.checks import interaction_is_moderator, moderator_only
 from bot.ui.i18n import cmd_text, locale_of
 from bot.ui.reply import refusals, reply
@@ -36,13 +36,12 @@ PERIOD_CHOICES = [app_commands.Choice(name=cmd_text(f"cmd.period.{period}"), val
 COLOUR = discord.Colour.gold()
 
 
-def _guild_id(interaction: discord.Interaction) -> int:
+Interaction = discord.Interaction[RHBot]
+
+
+def _guild_id(interaction: Interaction) -> int:
     assert interaction.guild_id is not None  # every command here is guild_only
     return interaction.guild_id
-
-
-def _ledger(interaction: discord.Interaction) -> Ledger:
-    return interaction.client.ledger  # type: ignore[attr-defined]
 
 
 def _refuse_bot(member: discord.Member | discord.User) -> None:
@@ -51,7 +50,7 @@ def _refuse_bot(member: discord.Member | discord.User) -> None:
         raise UserError("coins.bot_member")
 
 
-async def _thinking(interaction: discord.Interaction) -> None:
+async def _thinking(interaction: Interaction) -> None:
     """Acknowledge before touching the database: Discord allows 3 seconds, the write lock may be busy."""
     await interaction.response.defer(ephemeral=True, thinking=True)
 
@@ -59,8 +58,12 @@ async def _thinking(interaction: discord.Interaction) -> None:
 # ---- /quota history pages ---------------------------------------------------------------------
 
 
+HISTORY_PAGE = "rh:hist:{member}:{page}"
+
+
 class HistoryPageButton(
-    discord.ui.DynamicItem[discord.ui.Button], template=r"rh:hist:(?P<member>[0-9]+):(?P<page>[0-9]+)"
+    discord.ui.DynamicItem[discord.ui.Button],
+    template=HISTORY_PAGE.format(member="(?P<member>[0-9]+)", page="(?P<page>[0-9]+)"),
 ):
     """Shows another page of a member's ledger. Moderator rights are checked again on each click."""
 
@@ -69,7 +72,7 @@ class HistoryPageButton(
             discord.ui.Button(
                 label=label or str(page),
                 style=discord.ButtonStyle.secondary,
-                custom_id=f"rh:hist:{member_id}:{page}",
+                custom_id=HISTORY_PAGE.format(member=member_id, page=page),
                 disabled=disabled,
             )
         )
@@ -78,11 +81,11 @@ class HistoryPageButton(
 
     @classmethod
     async def from_custom_id(
-        cls, interaction: discord.Interaction, item: discord.ui.Button, match: re.Match[str]
+        cls, interaction: Interaction, item: discord.ui.Button, match: re.Match[str]
     ) -> HistoryPageButton:
         return cls(int(match["member"]), int(match["page"]))
 
-    async def callback(self, interaction: discord.Interaction) -> None:
+    async def callback(self, interaction: Interaction) -> None:
         async with refusals(interaction):
             if not interaction_is_moderator(interaction):
                 raise UserError("frame.error.moderator_only", command="quota history")
@@ -92,11 +95,11 @@ class HistoryPageButton(
 
 
 async def history_message(
-    interaction: discord.Interaction, member_id: int, page: int
+    interaction: Interaction, member_id: int, page: int
 ) -> tuple[discord.Embed, discord.ui.View | None]:
     """Page `page` (1 = newest) of the member's ledger as an embed, with Newer/Older buttons."""
     locale = locale_of(interaction)
-    ledger = _ledger(interaction)
+    ledger = interaction.client.services.ledger
     guild_id = _guild_id(interaction)
     total = await ledger.count_history(guild_id, member_id)
     page = clamp_page(page, total)  # the history may have grown since the buttons were made
@@ -129,6 +132,7 @@ class Coins(commands.Cog):
 
     def __init__(self, bot: RHBot) -> None:
         self.bot = bot
+        self.ledger: Ledger = bot.services.ledger
 
     async def cog_load(self) -> None:
         self.bot.add_dynamic_items(HistoryPageButton)
@@ -139,7 +143,7 @@ class Coins(commands.Cog):
     @app_commands.command(name="balance", description=cmd_text("cmd.balance"))
     @app_commands.guild_only()
     @app_commands.describe(member=cmd_text("cmd.balance.member"))
-    async def balance(self, interaction: discord.Interaction, member: discord.Member | None = None) -> None:
+    async def balance(self, interaction: Interaction, member: discord.Member | None = None) -> None:
         other = member is not None and member.id != interaction.user.id
         if other and not interaction_is_moderator(interaction):
             raise UserError("coins.not_moderator")
@@ -147,14 +151,14 @@ class Coins(commands.Cog):
         _refuse_bot(target)
         await _thinking(interaction)
         guild_id = _guild_id(interaction)
-        found = await self.bot.ledger.balance(guild_id, target.id)
-        policy = await self.bot.ledger.policy(guild_id)
+        found = await self.ledger.balance(guild_id, target.id)
+        policy = await self.ledger.policy(guild_id)
         text = balance_text(found, policy, locale_of(interaction), member_id=target.id if other else None)
         await reply(interaction, text)
 
     async def _change(
         self,
-        interaction: discord.Interaction,
+        interaction: Interaction,
         kind: str,
         member: discord.Member,
         amount: int,
@@ -163,7 +167,7 @@ class Coins(commands.Cog):
         """grant, take or set: one ledger write with the moderator as actor, then the new balance."""
         _refuse_bot(member)
         await _thinking(interaction)
-        ledger = self.bot.ledger
+        ledger = self.ledger
         change = {"grant": ledger.grant, "take": ledger.take, "set": ledger.set}[kind]
         balance = await change(_guild_id(interaction), member.id, amount, interaction.user.id, reason)
         await reply(interaction, change_text(kind, member.id, amount, balance, locale_of(interaction)))
@@ -177,7 +181,7 @@ class Coins(commands.Cog):
     )
     async def grant(
         self,
-        interaction: discord.Interaction,
+        interaction: Interaction,
         member: discord.Member,
         amount: Amount,
         reason: Reason | None = None,
@@ -193,7 +197,7 @@ class Coins(commands.Cog):
     )
     async def take(
         self,
-        interaction: discord.Interaction,
+        interaction: Interaction,
         member: discord.Member,
         amount: Amount,
         reason: Reason | None = None,
@@ -209,7 +213,7 @@ class Coins(commands.Cog):
     )
     async def set_(
         self,
-        interaction: discord.Interaction,
+        interaction: Interaction,
         member: discord.Member,
         amount: NewAmount,
         reason: Reason | None = None,
@@ -219,7 +223,7 @@ class Coins(commands.Cog):
     @quota.command(name="history", description=cmd_text("cmd.quota.history"))
     @moderator_only()
     @app_commands.describe(member=cmd_text("cmd.quota.member"))
-    async def history(self, interaction: discord.Interaction, member: discord.Member | discord.User) -> None:
+    async def history(self, interaction: Interaction, member: discord.Member | discord.User) -> None:
         # Member or User: a member who left the server still has a history worth reading.
         _refuse_bot(member)
         await _thinking(interaction)
@@ -233,9 +237,9 @@ class Coins(commands.Cog):
     @moderator_only()
     @app_commands.describe(allowance=cmd_text("cmd.quota.allowance"), period=cmd_text("cmd.quota.period"))
     @app_commands.choices(period=PERIOD_CHOICES)
-    async def policy(self, interaction: discord.Interaction, allowance: NewAmount, period: str) -> None:
+    async def policy(self, interaction: Interaction, allowance: NewAmount, period: str) -> None:
         await _thinking(interaction)
-        policy = await self.bot.ledger.set_policy(_guild_id(interaction), allowance, period, interaction.user.id)
+        policy = await self.ledger.set_policy(_guild_id(interaction), allowance, period, interaction.user.id)
         await reply(interaction, policy_text(policy, locale_of(interaction)))
 
 

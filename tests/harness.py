@@ -19,15 +19,12 @@ from collections.abc import AsyncIterator, Iterable, Mapping
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
-import aiohttp
 import discord
 from discord import AppCommandOptionType
 
+from bot.app import open_resources
 from bot.client import RHBot
 from bot.config import SIMULATOR_API_KEY, settings_from_mapping
-from bot.db.database import Database
-from bot.runninghub.client import RunningHubClient
-from bot.workflows import load_workflows
 
 if TYPE_CHECKING:
     from bot.runninghub.simulator import Simulator
@@ -150,7 +147,8 @@ async def running_bot(
 ) -> AsyncIterator[RHBot]:
     """An RHBot connected to `fake` and ready; closed (with its database) on exit.
 
-    `env` overrides settings by variable name (DISCORD_GUILD_ID, MODERATOR_ROLE_IDS, ...).
+    `env` overrides settings by variable name (DISCORD_GUILD_ID, MODERATOR_ROLE_IDS, ...); `bot_kwargs`
+    go to RHBot (e.g. `service_options={"client_options": {...}}` to tune the RunningHub client).
     RunningHub is `simulator` when given, else an address nothing listens on.
     """
     runninghub_url = simulator.base_url if simulator is not None else UNUSED_RUNNINGHUB
@@ -160,16 +158,13 @@ async def running_bot(
     )
     mapping.update(env or {})
     settings = settings_from_mapping(mapping)
-    workflows = load_workflows(settings.workflows_path)
-    db = await Database.open(settings.database_path)
     patched = contextlib.ExitStack()
     if fake.api_base != discord.http.Route.BASE:  # the fake_discord fixture may have done it already
         patched.enter_context(fake.patch_discord())
     try:
-        async with aiohttp.ClientSession() as session:
-            runninghub = RunningHubClient(session, settings.runninghub_base_url, settings.runninghub_api_key)
+        async with open_resources(settings) as resources:
             bot_kwargs.setdefault("guild_ready_timeout", 0.05)
-            async with RHBot(settings, session, db, workflows, runninghub, **bot_kwargs) as bot:
+            async with RHBot(resources, **bot_kwargs) as bot:
                 client = asyncio.create_task(bot.start(settings.require_discord()), name="test-bot")
                 ready = asyncio.create_task(bot.wait_until_ready())
                 try:
@@ -189,7 +184,6 @@ async def running_bot(
                     await asyncio.wait_for(asyncio.gather(client, return_exceptions=True), timeout=5)
     finally:
         patched.close()
-        await db.close()
 
 
 def start_bot_process(

@@ -6,29 +6,27 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 import discord
 import pytest
 from discord import app_commands
 
+from bot.app import open_resources
 from bot.client import COMMANDS_HASH_KEY, DEFAULT_EXTENSIONS, RHBot
 from bot.config import settings_from_mapping
-from bot.db.database import Database
 from bot.errors import UserError
-from bot.messages import t
-from bot.runninghub.client import RunningHubClient
+from bot.texts import t
+from bot.texts.workflows import EMBED_BUDGET
 from bot.ui.autocomplete import workflow_choices
 from bot.ui.checks import NotModerator, is_moderator
 from bot.ui.tree import refusal_for
 from bot.workflows import WorkflowRegistry, load_workflows, parse_workflows
-from cogs.workflows import EMBED_BUDGET, workflow_embeds
+from cogs.workflows import workflow_embeds
 from tests.harness import (
     MANAGE_GUILD,
     MODERATOR_COMMANDS,
     PERIODS,
     SHIPPED_ALIASES,
     SHIPPED_WORKFLOWS,
-    UNUSED_RUNNINGHUB,
     bot_env,
     contract_mismatches,
     flatten_commands,
@@ -48,16 +46,13 @@ class SyncRecorder:
 
 async def make_bot(tmp_path: Path, **env: str) -> AsyncIterator[tuple[RHBot, SyncRecorder]]:
     settings = settings_from_mapping(bot_env(token="unused", tmp_path=tmp_path, **env))
-    db = await Database.open(settings.database_path)
-    async with aiohttp.ClientSession() as session:
-        runninghub = RunningHubClient(session, UNUSED_RUNNINGHUB, settings.runninghub_api_key)
-        bot = RHBot(settings, session, db, load_workflows(SHIPPED_WORKFLOWS), runninghub)
+    async with open_resources(settings) as resources:
+        bot = RHBot(resources)
         recorder = SyncRecorder()
         bot.tree.sync = recorder  # type: ignore[method-assign]
         async with bot:  # sets up the loop-bound parts; never connects
             await bot.setup_hook()
             yield bot, recorder
-    await db.close()
 
 
 @pytest.fixture
@@ -152,7 +147,7 @@ async def test_descriptions_carry_chinese_localizations_and_names_stay_english(
 async def test_global_sync_only_when_the_command_set_changed(tmp_path: Path) -> None:
     async for bot, recorder in make_bot(tmp_path):
         assert recorder.calls == [None]  # first start: nothing stored yet
-        stored = await bot.db.get_meta(COMMANDS_HASH_KEY)
+        stored = await bot.services.db.get_meta(COMMANDS_HASH_KEY)
         assert stored == await bot.commands_hash()
         await bot.sync_commands()  # same commands: no sync
         assert recorder.calls == [None]
@@ -167,7 +162,7 @@ async def test_global_sync_only_when_the_command_set_changed(tmp_path: Path) -> 
         bot.tree.add_command(extra)
         await bot.sync_commands()
         assert recorder.calls == [None]
-        assert await bot.db.get_meta(COMMANDS_HASH_KEY) not in (None, stored)
+        assert await bot.services.db.get_meta(COMMANDS_HASH_KEY) not in (None, stored)
 
 
 async def test_configured_guilds_are_synced_on_every_start(tmp_path: Path) -> None:
@@ -175,7 +170,7 @@ async def test_configured_guilds_are_synced_on_every_start(tmp_path: Path) -> No
         async for bot, recorder in make_bot(tmp_path, DISCORD_GUILD_ID="111, 222"):
             assert recorder.calls == [111, 222]
             assert {c.name for c in bot.tree.get_commands(guild=discord.Object(111))} >= {"generate", "quota"}
-            assert await bot.db.get_meta(COMMANDS_HASH_KEY) is None
+            assert await bot.services.db.get_meta(COMMANDS_HASH_KEY) is None
 
 
 def registry_of(count: int) -> WorkflowRegistry:
@@ -279,20 +274,22 @@ def test_refusals_are_localized_and_unexpected_errors_are_not_refusals() -> None
 
 
 async def test_runner_refuses_a_broken_workflows_file_before_touching_the_database(tmp_path: Path) -> None:
-    from bot.runner import EXIT_CONFIG, StartupError, run_bot
+    from bot.errors import EXIT_USAGE
+    from bot.runner import StartupError, run_bot
 
     settings = settings_from_mapping(
         bot_env(token="t", tmp_path=tmp_path, WORKFLOWS_PATH=str(tmp_path / "nope.toml"))
     )
     with pytest.raises(StartupError) as caught:
         await run_bot(settings)
-    assert caught.value.exit_code == EXIT_CONFIG
+    assert caught.value.exit_code == EXIT_USAGE
     assert "nope.toml" in str(caught.value) and "\n" not in str(caught.value)
     assert not (tmp_path / "bot.db").exists()
 
 
 async def test_runner_reports_a_database_it_cannot_open_in_one_line(tmp_path: Path) -> None:
-    from bot.runner import EXIT_FAILURE, StartupError, run_bot
+    from bot.errors import EXIT_FAILED
+    from bot.runner import StartupError, run_bot
 
     (tmp_path / "blocker").write_text("a file where the database folder should be")
     settings = settings_from_mapping(
@@ -300,14 +297,15 @@ async def test_runner_reports_a_database_it_cannot_open_in_one_line(tmp_path: Pa
     )
     with pytest.raises(StartupError) as caught:
         await run_bot(settings)
-    assert caught.value.exit_code == EXIT_FAILURE
+    assert caught.value.exit_code == EXIT_FAILED
     assert "blocker" in str(caught.value) and "\n" not in str(caught.value)
 
 
 async def test_runner_needs_a_token(tmp_path: Path) -> None:
-    from bot.runner import EXIT_CONFIG, StartupError, run_bot
+    from bot.errors import EXIT_USAGE
+    from bot.runner import StartupError, run_bot
 
     settings = settings_from_mapping({**bot_env(token="t", tmp_path=tmp_path), "DISCORD_TOKEN": ""})
     with pytest.raises(StartupError) as caught:
         await run_bot(settings)
-    assert caught.value.exit_code == EXIT_CONFIG and "DISCORD_TOKEN" in str(caught.value)
+    assert caught.value.exit_code == EXIT_USAGE and "DISCORD_TOKEN" in str(caught.value)

@@ -1,13 +1,12 @@
 """The job journal: one row per job and its state machine, in the same database as the coins.
 
-Every transition is compare-and-set (`UPDATE ... WHERE id = ? AND state IN (...)`), so two
-workers can never both move a job out of a state; the money that goes with a transition (hold,
-charge, release) is written in the same transaction, so a crash leaves either both or neither.
+The states and their groups are in bot/jobs/states.py. Every transition is compare-and-set
+(`UPDATE ... WHERE id = ? AND state IN (...)`), so two workers can never both move a job out of a
+state; the money that goes with a transition (hold, charge, release) is written in the same
+transaction, so a crash leaves either both or neither.
 
-    preparing -> pending -> submitting -> queued -> running -> succeeded -> delivered
-                    ^            |   \\
-                    +-- capacity-+    unknown (the create answer was lost: never resubmitted)
-    any unfinished state -> failed | cancelled | timed_out   (coins released)
+Why a job ended is stored as a `Msg` (a catalog key and its parameters, as JSON), never as
+English text, so each member reads it in their own language.
 """
 
 from __future__ import annotations
@@ -22,25 +21,8 @@ import aiosqlite
 
 from bot.db.database import Database
 from bot.db.ledger import Ledger
-
-PREPARING = "preparing"
-PENDING = "pending"
-SUBMITTING = "submitting"
-QUEUED = "queued"
-RUNNING = "running"
-SUCCEEDED = "succeeded"
-DELIVERED = "delivered"
-FAILED = "failed"
-CANCELLED = "cancelled"
-TIMED_OUT = "timed_out"
-UNKNOWN = "unknown"
-
-# A task exists (or may exist) at RunningHub in these states.
-AT_RUNNINGHUB = (SUBMITTING, QUEUED, RUNNING, UNKNOWN)
-# Not finished for the member: counts against the per-member cap, can be cancelled.
-UNFINISHED = (PREPARING, PENDING, SUBMITTING, QUEUED, RUNNING, UNKNOWN)
-FINAL = (DELIVERED, FAILED, CANCELLED, TIMED_OUT)
-ENDED_BADLY = (FAILED, CANCELLED, TIMED_OUT)
+from bot.jobs.states import AT_RUNNINGHUB, COUNTED_AGAINST_CAP, ENDED_BADLY, WAITING, JobState
+from bot.texts import Msg
 
 
 @dataclass(frozen=True)
@@ -61,14 +43,14 @@ class Job:
     channel_id: int
     member_id: int
     alias: str
-    state: str
+    state: JobState
     inputs: dict[str, Any]
     cost: int
     task_id: str | None
     status_message_id: int | None
     result_message_id: int | None
     consume_coins: int | None
-    error: str | None
+    error: Msg | None
     locale: str | None
     source_job_id: int | None
     attempts: int
@@ -88,10 +70,16 @@ class Job:
     def label(self) -> str:
         return f"#{self.id}"
 
+    def elapsed(self, now: float) -> float:
+        """Seconds since the job was handed to RunningHub (or created), up to its end or `now`."""
+        return (self.finished_at or now) - (self.submitted_at or self.created_at)
+
     @classmethod
     def from_row(cls, row: aiosqlite.Row, outputs: Sequence[JobOutput] = ()) -> Job:
         data = dict(row)
         data["inputs"] = json.loads(data.get("inputs") or "{}")
+        data["state"] = JobState(data["state"])
+        data["error"] = Msg.from_json(data.get("error"))
         names = cls.__dataclass_fields__.keys()
         return cls(**{k: v for k, v in data.items() if k in names}, outputs=tuple(outputs))
 
@@ -114,7 +102,7 @@ class Journal:
         cost: int,
         locale: str | None,
         inputs: dict[str, Any] | None = None,
-        state: str = PREPARING,
+        state: str = JobState.PREPARING,
         source_job_id: int | None = None,
     ) -> Job:
         """Insert the job and hold its cost in one transaction (InsufficientCoins rolls both back)."""
@@ -145,10 +133,10 @@ class Journal:
         rows = await self.db.fetchall("SELECT * FROM job_outputs WHERE job_id = ? ORDER BY idx", (job_id,))
         return [JobOutput(**dict(r)) for r in rows]
 
-    async def in_states(self, states: Iterable[str], *, order: str = "id") -> list[Job]:
+    async def in_states(self, states: Iterable[JobState]) -> list[Job]:
         states = tuple(states)
         marks = ",".join("?" * len(states))
-        rows = await self.db.fetchall(f"SELECT * FROM jobs WHERE state IN ({marks}) ORDER BY {order}", states)
+        rows = await self.db.fetchall(f"SELECT * FROM jobs WHERE state IN ({marks}) ORDER BY id", states)
         return [Job.from_row(r) for r in rows]
 
     async def recent_for_member(self, guild_id: int, member_id: int, limit: int = 10) -> list[Job]:
@@ -160,7 +148,7 @@ class Journal:
 
     async def unnotified_endings(self) -> list[Job]:
         """Jobs that ended badly or whose start is unknown and whose member was not told yet."""
-        states = (*ENDED_BADLY, UNKNOWN)
+        states = (*ENDED_BADLY, JobState.UNKNOWN)
         marks = ",".join("?" * len(states))
         rows = await self.db.fetchall(
             f"SELECT * FROM jobs WHERE notified_at IS NULL AND state IN ({marks}) ORDER BY id", states
@@ -168,9 +156,8 @@ class Journal:
         return [Job.from_row(r) for r in rows]
 
     async def count_waiting_or_running(self, guild_id: int, member_id: int) -> int:
-        """The member's jobs that count against their cap. 'unknown' ones do not: they wait on a
-        moderator, not on RunningHub, and must not lock the member out meanwhile."""
-        states = tuple(s for s in UNFINISHED if s != UNKNOWN)
+        """The member's jobs that count against their cap (see COUNTED_AGAINST_CAP)."""
+        states = COUNTED_AGAINST_CAP
         marks = ",".join("?" * len(states))
         row = await self.db.fetchone(
             f"SELECT COUNT(*) FROM jobs WHERE guild_id = ? AND member_id = ? AND state IN ({marks})",
@@ -184,17 +171,17 @@ class Journal:
 
     async def queue_position(self, job: Job) -> int:
         """1-based place among pending jobs (by id); 0 when the job is not waiting."""
-        if job.state not in (PREPARING, PENDING):
+        if job.state not in WAITING:
             return 0
         row = await self.db.fetchone(
-            "SELECT COUNT(*) FROM jobs WHERE state IN (?, ?) AND id <= ?", (PREPARING, PENDING, job.id)
+            "SELECT COUNT(*) FROM jobs WHERE state IN (?, ?) AND id <= ?", (*WAITING, job.id)
         )
         return int(row[0]) if row else 0
 
     # ---- transitions (compare-and-set) ------------------------------------------------------
 
     async def _cas(
-        self, conn: aiosqlite.Connection, job_id: int, from_states: Sequence[str], to: str, **fields: Any
+        self, conn: aiosqlite.Connection, job_id: int, from_states: Sequence[JobState], to: JobState, **fields: Any
     ) -> bool:
         fields["updated_at"] = self.clock()
         sets = ", ".join(f"{k} = ?" for k in fields)
@@ -205,21 +192,21 @@ class Journal:
         )
         return cur.rowcount == 1
 
-    async def transition(self, job_id: int, from_states: Sequence[str], to: str, **fields: Any) -> bool:
+    async def transition(self, job_id: int, from_states: Sequence[JobState], to: JobState, **fields: Any) -> bool:
         async with self.db.transaction() as conn:
             return await self._cas(conn, job_id, from_states, to, **fields)
 
     async def ready(self, job_id: int, inputs: dict[str, Any]) -> bool:
         """preparing -> pending, once the inputs are uploaded."""
-        return await self.transition(job_id, (PREPARING,), PENDING, inputs=json.dumps(inputs))
+        return await self.transition(job_id, (JobState.PREPARING,), JobState.PENDING, inputs=json.dumps(inputs))
 
     async def claim_submit(self, job_id: int) -> bool:
-        return await self.transition(job_id, (PENDING,), SUBMITTING, submitted_at=self.clock())
+        return await self.transition(job_id, (JobState.PENDING,), JobState.SUBMITTING, submitted_at=self.clock())
 
     async def submitted(self, job_id: int, task_id: str, running: bool = False) -> bool:
         now = self.clock()
         return await self.transition(
-            job_id, (SUBMITTING,), RUNNING if running else QUEUED, task_id=task_id,
+            job_id, (JobState.SUBMITTING,), JobState.RUNNING if running else JobState.QUEUED, task_id=task_id,
             started_at=now if running else None,
         )
 
@@ -229,19 +216,19 @@ class Journal:
             cur = await conn.execute(
                 "UPDATE jobs SET state = ?, attempts = attempts + 1, next_attempt_at = ?, submitted_at = NULL,"
                 " updated_at = ? WHERE id = ? AND state = ?",
-                (PENDING, self.clock() + delay, self.clock(), job_id, SUBMITTING),
+                (JobState.PENDING, self.clock() + delay, self.clock(), job_id, JobState.SUBMITTING),
             )
             return cur.rowcount == 1
 
-    async def outcome_unknown(self, job_id: int, error: str) -> bool:
-        return await self.transition(job_id, (SUBMITTING,), UNKNOWN, error=error)
+    async def outcome_unknown(self, job_id: int, reason: Msg) -> bool:
+        return await self.transition(job_id, (JobState.SUBMITTING,), JobState.UNKNOWN, error=reason.to_json())
 
     async def bind_task(self, job_id: int, task_id: str) -> bool:
         """An 'unknown' job whose task turned up (e.g. through its webhook): track it again."""
-        return await self.transition(job_id, (UNKNOWN,), QUEUED, task_id=task_id, error=None)
+        return await self.transition(job_id, (JobState.UNKNOWN,), JobState.QUEUED, task_id=task_id, error=None)
 
     async def started(self, job_id: int) -> bool:
-        return await self.transition(job_id, (QUEUED,), RUNNING, started_at=self.clock())
+        return await self.transition(job_id, (JobState.QUEUED,), JobState.RUNNING, started_at=self.clock())
 
     async def succeed(
         self, job_id: int, outputs: Sequence[tuple[str, str, str | None, str | None]], consume_coins: int | None
@@ -249,7 +236,7 @@ class Journal:
         """-> succeeded, charge the hold and record the outputs (url, file_type, node_id, text), atomically."""
         async with self.db.transaction() as conn:
             if not await self._cas(
-                conn, job_id, (SUBMITTING, QUEUED, RUNNING, UNKNOWN), SUCCEEDED,
+                conn, job_id, AT_RUNNINGHUB, JobState.SUCCEEDED,
                 finished_at=self.clock(), consume_coins=consume_coins,
             ):
                 return False
@@ -260,11 +247,14 @@ class Journal:
             await self.ledger.charge_in(conn, job_id, consume_coins)
             return True
 
-    async def end(self, job_id: int, from_states: Sequence[str], to: str, error: str | None) -> bool:
+    async def end(
+        self, job_id: int, from_states: Sequence[JobState], to: JobState, reason: Msg | None
+    ) -> bool:
         """-> failed / cancelled / timed_out and release the hold, atomically."""
         assert to in ENDED_BADLY
         async with self.db.transaction() as conn:
-            if not await self._cas(conn, job_id, from_states, to, finished_at=self.clock(), error=error):
+            if not await self._cas(conn, job_id, from_states, to, finished_at=self.clock(),
+                                   error=reason.to_json() if reason else None):
                 return False
             await self.ledger.release_in(conn, job_id, to)
             return True
@@ -272,7 +262,8 @@ class Journal:
     async def delivered(self, job_id: int, message_id: int | None, deliveries: dict[int, str]) -> bool:
         async with self.db.transaction() as conn:
             if not await self._cas(
-                conn, job_id, (SUCCEEDED,), DELIVERED, delivered_at=self.clock(), result_message_id=message_id
+                conn, job_id, (JobState.SUCCEEDED,), JobState.DELIVERED, delivered_at=self.clock(),
+                result_message_id=message_id,
             ):
                 return False
             await conn.executemany(

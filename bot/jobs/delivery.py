@@ -22,11 +22,11 @@ from pathlib import Path
 import aiohttp
 from PIL import Image
 
-from bot.db.journal import SUCCEEDED, Job, JobOutput, Journal
+from bot.db.journal import Job, JobOutput, Journal
 from bot.jobs.notify import DeliveryError, Notifier, OutgoingFile
 from bot.jobs.pipeline import OutputTooLarge, download_output
-from bot.jobs.texts import clip, duration, mention
-from bot.messages import t
+from bot.jobs.states import JobState
+from bot.texts.jobs import ResultContent, final_status, result_more_text, result_text
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +36,6 @@ MAX_FILES_PER_MESSAGE = 10
 MAX_REQUEST_BYTES = 24 * 1024 * 1024  # Discord refuses a request over 25 MiB; keep a margin
 IMAGE_FETCH_CAP = 64 * 1024 * 1024  # an image this large can still be re-encoded to fit
 TEXT_CAP = 64 * 1024
-CONTENT_LIMIT = 2000
 GIVE_UP_AFTER = 8  # delivery attempts before a job is left for /resend
 # Re-encoding decodes the whole picture (tens of MB for a 4K output): one at a time, not one per
 # finished job, keeps memory flat when many large results finish together.
@@ -85,7 +84,7 @@ class Delivery:
 
     async def _deliver(self, job_id: int) -> bool:
         job = await self.journal.get(job_id, with_outputs=True)
-        if job is None or job.state != SUCCEEDED:
+        if job is None or job.state != JobState.SUCCEEDED:
             return False
         if job.delivery_attempts > 0:
             # A previous attempt may have posted before the process died: look before posting again.
@@ -124,13 +123,9 @@ class Delivery:
     async def _finish_status(self, job: Job) -> None:
         if job.status_message_id is None:
             return
-        elapsed = (job.finished_at or self.clock()) - (job.submitted_at or job.created_at)
-        text = t(
-            "job.status.delivered", job.locale, alias=job.alias, job=job.label, mention=mention(job.member_id),
-            elapsed=duration(elapsed, job.locale), coins=job.cost,
-        )
+        delivered = await self.journal.get(job.id)
         try:
-            await self.notifier.edit_status(job, text)
+            await self.notifier.edit_status(job, final_status(delivered or job, self.clock()))
         except DeliveryError as exc:
             log.info("job %s: status message not updated: %s", job.id, exc)
 
@@ -189,27 +184,9 @@ class Delivery:
     # ---- posting ---------------------------------------------------------------------------
 
     def compose(self, job: Job, prepared: Prepared) -> str:
-        elapsed = (job.finished_at or self.clock()) - (job.submitted_at or job.created_at)
-        lines = [
-            t("job.result", job.locale, mention=mention(job.member_id), alias=job.alias, job=job.label,
-              elapsed=duration(elapsed, job.locale), coins=job.cost)
-        ]
-        prompt = job.inputs.get("prompt")
-        if prompt:
-            lines.append("> " + clip(" ".join(str(prompt).split()), 300))
-        if prepared.reencoded:
-            lines.append(t("job.result.reencoded", job.locale))
-        if prepared.links:
-            lines.append(t("job.result.links", job.locale))
-            lines.extend(f"<{url}>" for url in prepared.links)
-        if not (prepared.files or prepared.links or prepared.texts):
-            lines.append(t("job.result.empty", job.locale))
-        head = "\n".join(lines)
-        if prepared.texts:
-            body = "\n\n".join(prepared.texts)
-            room = CONTENT_LIMIT - len(head) - 10
-            head = head + "\n```\n" + clip(body, max(room, 50)) + "\n```"
-        return clip(head, CONTENT_LIMIT)
+        content = ResultContent(links=prepared.links, texts=prepared.texts, has_files=bool(prepared.files),
+                                reencoded=prepared.reencoded)
+        return result_text(job, content, self.clock())
 
     async def post(self, job: Job, prepared: Prepared, *, nonce: str | None = None) -> int:
         """Post in as many messages as the files need; `nonce` (deliveries, not resends) dedupes retries."""
@@ -218,7 +195,7 @@ class Delivery:
             job, self.compose(job, prepared), batches[0], first=True, nonce=nonce and f"{nonce}p1"
         )
         for number, batch in enumerate(batches[1:], start=2):
-            text = t("job.result.more", job.locale, alias=job.alias, job=job.label, part=number, parts=len(batches))
+            text = result_more_text(job, number, len(batches))
             await self.notifier.post_result(job, text, batch, first=False, nonce=nonce and f"{nonce}p{number}")
         return first_id
 

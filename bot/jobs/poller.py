@@ -14,17 +14,25 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from bot.db.journal import QUEUED, RUNNING, Job, Journal
-from bot.jobs.texts import coarse_elapsed, duration, mention
-from bot.messages import t
+from bot.db.journal import Job, Journal
+from bot.jobs.reasons import reason_for_failure
+from bot.jobs.states import POLLED, JobState
 from bot.runninghub.client import RunningHubClient
 from bot.runninghub.errors import RunningHubError, TaskNotFound
 from bot.runninghub.types import TaskOutputs, TaskState
+from bot.texts import Msg
+from bot.texts.jobs import queued_status, running_status
 from bot.workflows import WorkflowRegistry
 
 log = logging.getLogger(__name__)
 
 NOT_FOUND_LIMIT = 3  # consecutive 807 answers before a task is given up as lost
+STATUS_STEP = 10  # seconds: a running job's elapsed time is shown (and its message edited) in steps of this
+
+
+def coarse_elapsed(seconds: float) -> float:
+    """Round elapsed time down to a STATUS_STEP, so a status message changes only that often."""
+    return float(int(seconds) // STATUS_STEP * STATUS_STEP)
 
 
 @dataclass
@@ -97,7 +105,7 @@ class Poller:
 
     async def sweep(self, only: set[str] | None = None) -> None:
         self.sweeps += 1
-        jobs = [j for j in await self.journal.in_states((QUEUED, RUNNING)) if j.task_id]
+        jobs = [j for j in await self.journal.in_states(POLLED) if j.task_id]
         if only is not None:
             jobs = [j for j in jobs if j.task_id in only]
             self._urgent -= only
@@ -119,7 +127,7 @@ class Poller:
             self._not_found[job.id] = misses
             if misses >= NOT_FOUND_LIMIT:
                 log.warning("job %s: task %s is unknown to RunningHub; giving up", job.id, job.task_id)
-                if await self.journal.end(job.id, (QUEUED, RUNNING), "failed", t("job.reason.task_lost", job.locale)):
+                if await self.journal.end(job.id, POLLED, JobState.FAILED, Msg("job.reason.task_lost")):
                     await self.on_ended(job.id)
         except RunningHubError as exc:
             log.info("job %s: poll failed (%s); asking again next sweep", job.id, exc)
@@ -133,24 +141,20 @@ class Poller:
                 self._status.pop(job.id, None)
                 await self.on_succeeded(job.id)
         elif outcome.state == TaskState.FAILED:
-            reason = failure_text(outcome, job.locale)
-            if await self.journal.end(job.id, (QUEUED, RUNNING), "failed", reason):
+            reason = reason_for_failure(outcome.failed_reason)
+            if await self.journal.end(job.id, POLLED, JobState.FAILED, reason):
                 self._status.pop(job.id, None)
                 await self.on_ended(job.id)
         elif outcome.state == TaskState.RUNNING:
-            if job.state == QUEUED:
+            if job.state == JobState.QUEUED:
                 await self.journal.started(job.id)
             started = job.started_at or self.clock()
-            elapsed = duration(coarse_elapsed(self.clock() - started), job.locale)
-            await self._show(job, "job.status.running", elapsed=elapsed)
+            await self._show(job, running_status(job, coarse_elapsed(self.clock() - started)))
         else:
-            await self._show(job, "job.status.queued")
+            await self._show(job, queued_status(job))
 
     async def _timed_out(self, job: Job) -> bool:
-        try:
-            limit = self.registry.get(job.alias).timeout
-        except Exception:
-            return False
+        limit = self.registry.timeout_for(job.alias)
         since = job.submitted_at or job.created_at
         if self.clock() - since <= limit:
             return False
@@ -160,16 +164,15 @@ class Poller:
                 await self.client.cancel(job.task_id)
             except RunningHubError as exc:
                 log.warning("job %s: cancel after timeout failed: %s", job.id, exc)
-        if await self.journal.end(job.id, (QUEUED, RUNNING), "timed_out", None):
+        if await self.journal.end(job.id, POLLED, JobState.TIMED_OUT, None):
             self._status.pop(job.id, None)
             await self.on_ended(job.id)
         return True
 
-    async def _show(self, job: Job, key: str, **params: object) -> None:
+    async def _show(self, job: Job, text: str) -> None:
         """Edit the status message only when its text changes, and not more often than status_interval."""
         if job.status_message_id is None:
             return
-        text = t(key, job.locale, alias=job.alias, job=job.label, mention=mention(job.member_id), **params)
         last = self._status.get(job.id)
         now = self.clock()
         if last is not None and (last.text == text or now - last.edited_at < self.status_interval):
@@ -179,18 +182,3 @@ class Poller:
             await self.edit_status(job, text)
         except Exception as exc:
             log.info("job %s: status edit failed: %s", job.id, exc)
-
-
-def failure_text(outcome: TaskOutputs, locale: str | None) -> str:
-    reason = outcome.failed_reason
-    if reason is None:
-        return t("job.reason.generic", locale, error="unknown error")
-    if reason.node_id:
-        error = ": ".join(p for p in (reason.exception_type, reason.exception_message) if p) or "error"
-        return t("job.reason.node", locale, node=reason.node_id, name=reason.node_name or "?", error=_clip(error))
-    return t("job.reason.generic", locale, error=_clip(reason.summary()))
-
-
-def _clip(text: str, limit: int = 300) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -18,11 +18,14 @@ import random
 import time
 from collections.abc import Awaitable, Callable
 
-from bot.db.journal import PENDING, QUEUED, RUNNING, SUBMITTING, UNKNOWN, Job, Journal
+from bot.db.journal import Job, Journal
 from bot.jobs.pipeline import submit
+from bot.jobs.reasons import reason_for_error
+from bot.jobs.states import AT_RUNNINGHUB, JobState
 from bot.runninghub.client import RunningHubClient
 from bot.runninghub.errors import CapacityError, OutcomeUnknown, RunningHubError, TransientError
 from bot.runninghub.types import NodeInfo
+from bot.texts import Msg
 from bot.workflows import WorkflowRegistry
 
 log = logging.getLogger(__name__)
@@ -90,10 +93,10 @@ class Scheduler:
         """(jobs with a task we track, 'unknown' jobs whose task may still be running)."""
         now = self.clock()
         tracked = unknown = 0
-        for job in await self.journal.in_states((SUBMITTING, QUEUED, RUNNING, UNKNOWN)):
-            if job.state != UNKNOWN:
+        for job in await self.journal.in_states(AT_RUNNINGHUB):
+            if job.state is not JobState.UNKNOWN:
                 tracked += 1
-            elif (job.submitted_at or job.created_at) + self._timeout_of(job.alias) >= now:
+            elif (job.submitted_at or job.created_at) + self.registry.timeout_for(job.alias) >= now:
                 unknown += 1  # past its timeout, whatever it was has surely ended
         return tracked, unknown
 
@@ -106,12 +109,6 @@ class Scheduler:
             return unknown
         return max(0, min(unknown, status.current_task_counts - tracked))
 
-    def _timeout_of(self, alias: str) -> float:
-        try:
-            return float(self.registry.get(alias).timeout)
-        except Exception:
-            return 3600.0
-
     async def submit_ready(self) -> float:
         """One pass; returns how long to sleep before the next unless woken."""
         now = self.clock()
@@ -119,7 +116,7 @@ class Scheduler:
             return self._blocked_until - now
         tracked, unknown = await self._slots_taken()
         free = self.concurrency - tracked - unknown
-        pending = await self.journal.in_states((PENDING,))
+        pending = await self.journal.in_states((JobState.PENDING,))
         ready = [j for j in pending if j.next_attempt_at <= now]
         if not ready:
             later = [j.next_attempt_at - now for j in pending]
@@ -155,7 +152,7 @@ class Scheduler:
             return "blocked"
         except OutcomeUnknown as exc:
             log.warning("job %s: the create answer was lost (%s); marking outcome unknown", job.id, exc)
-            if await self.journal.outcome_unknown(job.id, str(exc)):
+            if await self.journal.outcome_unknown(job.id, Msg("job.reason.start_unconfirmed")):
                 await self.on_unknown(job.id)
             return "unknown"
         except TransientError as exc:
@@ -168,12 +165,12 @@ class Scheduler:
             return "blocked"
         except RunningHubError as exc:
             log.warning("job %s: RunningHub refused it: %s", job.id, exc)
-            await self.journal.end(job.id, (SUBMITTING,), "failed", exc.user_message())
+            await self.journal.end(job.id, (JobState.SUBMITTING,), JobState.FAILED, reason_for_error(exc))
             await self.on_ended(job.id)
             return "failed"
         except Exception as exc:
             log.exception("job %s: could not be submitted", job.id)
-            await self.journal.end(job.id, (SUBMITTING,), "failed", str(exc) or type(exc).__name__)
+            await self.journal.end(job.id, (JobState.SUBMITTING,), JobState.FAILED, reason_for_error(exc))
             await self.on_ended(job.id)
             return "failed"
         self._refusals = 0

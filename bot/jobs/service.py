@@ -11,35 +11,27 @@ import logging
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 
 from bot.config import Settings
-from bot.db.journal import (
-    PENDING,
-    PREPARING,
-    SUBMITTING,
-    SUCCEEDED,
-    UNFINISHED,
-    UNKNOWN,
-    Job,
-    Journal,
-)
+from bot.db.journal import Job, Journal
 from bot.db.ledger import Ledger
 from bot.errors import UserError
 from bot.jobs.delivery import Delivery
 from bot.jobs.notify import DeliveryError, Notifier
 from bot.jobs.pipeline import JobRequest, build_node_info, upload_inputs
 from bot.jobs.poller import Poller
+from bot.jobs.reasons import reason_for_error
 from bot.jobs.scheduler import Scheduler
-from bot.jobs.texts import duration, mention
-from bot.messages import t
+from bot.jobs.states import UNFINISHED, WAITING, JobState
 from bot.runninghub.client import RunningHubClient
 from bot.runninghub.errors import RunningHubError, TaskNotFound
 from bot.runninghub.types import AccountStatus
+from bot.texts import Msg
+from bot.texts.jobs import Health, delivering_status, end_notice, final_status, pending_status
 from bot.workflows import WorkflowRegistry
 
 log = logging.getLogger(__name__)
@@ -49,18 +41,6 @@ DEFAULT_MAX_UNFINISHED = 3
 # memory until RunningHub has it, and fifty 5 MB transfers in one go stall the event loop.
 INTAKE_TRANSFERS = 4
 HEALTH_ACCOUNT_TIMEOUT = 10.0  # seconds /health waits for RunningHub's account status
-
-
-@dataclass
-class Health:
-    account: AccountStatus | None
-    account_error: str | None
-    counts: dict[str, int]
-    waiting: int
-    active: int
-    limit: int
-    unknown: list[Job] = field(default_factory=list)
-    undelivered: list[Job] = field(default_factory=list)
 
 
 class JobService:
@@ -148,20 +128,20 @@ class JobService:
         task.add_done_callback(done)
 
     async def recover(self) -> None:
-        for job in await self.journal.in_states((PREPARING,)):
+        for job in await self.journal.in_states((JobState.PREPARING,)):
             # The attachments were in memory: the job cannot go on. Nothing reached RunningHub's queue.
-            if await self.journal.end(job.id, (PREPARING,), "failed", t("job.reason.restarted", job.locale)):
+            if await self.journal.end(job.id, (JobState.PREPARING,), JobState.FAILED, Msg("job.reason.restarted")):
                 await self._notify_end(job.id)
-        for job in await self.journal.in_states((SUBMITTING,)):
+        for job in await self.journal.in_states((JobState.SUBMITTING,)):
             # The process died while a create was in flight: it may or may not exist. Never resubmit.
-            if await self.journal.outcome_unknown(job.id, "the bot stopped while the task was being created"):
+            if await self.journal.outcome_unknown(job.id, Msg("job.reason.start_unconfirmed")):
                 await self._notify_end(job.id)
         # queued/running jobs are picked up by the poller; succeeded ones by housekeeping.
 
     async def housekeeping(self) -> None:
         """After each full sweep: deliveries that are due and notices that were not sent."""
         now = self.clock()
-        for job in await self.journal.in_states((SUCCEEDED,)):
+        for job in await self.journal.in_states((JobState.SUCCEEDED,)):
             if job.next_delivery_at <= now and not self.delivery.busy(job.id):
                 self.spawn(self.delivery.deliver(job.id), f"deliver-{job.id}")
         for job in await self.journal.unnotified_endings():
@@ -183,10 +163,11 @@ class JobService:
             uploaded = await upload_inputs(self.client, request)
             nodes = build_node_info(request, uploaded)
         except BaseException as exc:
-            await self.journal.end(job.id, (PREPARING,), "failed", str(exc))
+            reason = reason_for_error(exc)
+            await self.journal.end(job.id, (JobState.PREPARING,), JobState.FAILED, reason)
             await self.journal.set_notified(job.id)  # the member is told right here, ephemerally
             if isinstance(exc, RunningHubError):
-                raise UserError("job.error.upload_failed", error=exc.user_message()) from exc
+                raise UserError("job.error.upload_failed", reason=reason) from exc
             raise
         inputs = {
             "prompt": request.prompt,
@@ -215,11 +196,10 @@ class JobService:
         """
         job = await self.journal.get(job_id)
         assert job is not None
-        if job.state != PREPARING:  # cancelled while its files were uploading: nothing to announce
+        if job.state != JobState.PREPARING:  # cancelled while its files were uploading: nothing to announce
             raise _already_ended(job)
         position = await self.journal.queue_position(job)
-        text = t("job.status.pending", job.locale, alias=job.alias, job=job.label, mention=mention(job.member_id),
-                 position=position)
+        text = pending_status(job, position)
         try:
             message_id = await self.notifier.post_status(job, text)
         except DeliveryError as exc:
@@ -249,21 +229,25 @@ class JobService:
         if busy >= self.max_unfinished:
             raise UserError("job.error.too_many", count=busy)
 
-    def _check_owner(self, job: Job, actor_id: int, is_moderator: bool) -> None:
+    async def authorise(self, job_id: int, *, guild_id: int, actor_id: int, is_moderator: bool) -> Job:
+        """The job, when this member may act on it (its owner or a moderator); else a UserError."""
+        job = await self._job_in_guild(job_id, guild_id)
         if job.member_id != actor_id and not is_moderator:
             raise UserError("job.error.not_yours", job=job.label)
+        return job
+
+    async def queue_position(self, job: Job) -> int:
+        """1-based place in the bot's own queue; 0 once the job has left it."""
+        return await self.journal.queue_position(job)
 
     async def cancel(self, job_id: int, *, guild_id: int, actor_id: int, is_moderator: bool) -> Job:
-        job = await self._job_in_guild(job_id, guild_id)
-        self._check_owner(job, actor_id, is_moderator)
+        job = await self.authorise(job_id, guild_id=guild_id, actor_id=actor_id, is_moderator=is_moderator)
         if job.state not in UNFINISHED:
-            raise UserError("job.error.finished", job=job.label, state=t(f"job.state.{job.state}", job.locale))
+            raise _already_ended(job)
         # End it here first: once it is cancelled in the journal, a poll that sees the task stop
         # (RunningHub reports a cancelled task as failed) can no longer call it a failure.
-        if not await self.journal.end(job.id, UNFINISHED, "cancelled", None):
-            fresh = await self.journal.get(job.id)
-            state = fresh.state if fresh else job.state
-            raise UserError("job.error.finished", job=job.label, state=t(f"job.state.{state}", job.locale))
+        if not await self.journal.end(job.id, UNFINISHED, JobState.CANCELLED, None):
+            raise _already_ended(await self.journal.get(job.id) or job)
         await self.journal.set_notified(job.id)  # the canceller is answered directly
         # A job still `submitting` has no task id yet: the scheduler cancels the task it gets back.
         current = await self.journal.get(job.id)
@@ -282,14 +266,13 @@ class JobService:
         return ended
 
     async def resend(self, job_id: int, *, guild_id: int, actor_id: int, is_moderator: bool) -> None:
-        job = await self._job_in_guild(job_id, guild_id)
-        self._check_owner(job, actor_id, is_moderator)
-        if job.state == SUCCEEDED:
+        job = await self.authorise(job_id, guild_id=guild_id, actor_id=actor_id, is_moderator=is_moderator)
+        if job.state == JobState.SUCCEEDED:
             if not await self.delivery.deliver(job.id):
                 raise UserError("job.error.resend_failed", job=job.label)
             return
-        if job.state != "delivered":
-            raise UserError("job.error.not_delivered", job=job.label, state=t(f"job.state.{job.state}", job.locale))
+        if job.state is not JobState.DELIVERED:
+            raise UserError("job.error.not_delivered", job=job.label, state=Msg(f"job.state.{job.state}"))
         full = await self.journal.get(job.id, with_outputs=True)
         assert full is not None
         try:
@@ -304,25 +287,23 @@ class JobService:
 
     async def health(self) -> Health:
         account: AccountStatus | None = None
-        error: str | None = None
+        error: Msg | None = None
         try:
             # Bounded: the client retries an unreachable RunningHub for a long while, and a
             # moderator checking health wants the local half of the answer now.
             account = await asyncio.wait_for(self.client.account_status(), HEALTH_ACCOUNT_TIMEOUT)
-        except RunningHubError as exc:
-            error = exc.user_message()
-        except TimeoutError:
-            error = f"RunningHub did not answer within {HEALTH_ACCOUNT_TIMEOUT:g} seconds."
+        except (RunningHubError, TimeoutError) as exc:
+            error = reason_for_error(exc)
         counts = await self.journal.counts_by_state()
         return Health(
             account=account,
             account_error=error,
             counts=counts,
-            waiting=counts.get(PENDING, 0) + counts.get(PREPARING, 0),
+            waiting=sum(counts.get(state, 0) for state in WAITING),
             active=await self.scheduler.active_count(),
             limit=self.settings.runninghub_concurrency,
-            unknown=await self.journal.in_states((UNKNOWN,)),
-            undelivered=await self.journal.in_states((SUCCEEDED,)),
+            unknown=await self.journal.in_states((JobState.UNKNOWN,)),
+            undelivered=await self.journal.in_states((JobState.SUCCEEDED,)),
         )
 
     # ---- webhooks ----------------------------------------------------------------------------
@@ -337,7 +318,7 @@ class JobService:
         """A TASK_END arrived: bind it to an 'unknown' job if that is whose it is, then poll it now."""
         if job_id is not None:
             job = await self.journal.get(job_id)
-            unbound = job is not None and job.state == UNKNOWN and job.task_id is None
+            unbound = job is not None and job.state == JobState.UNKNOWN and job.task_id is None
             if unbound and await self.journal.bind_task(job_id, task_id):
                 log.info("job %s: its task %s turned up through the webhook", job_id, task_id)
         self.poller.wake(task_id)
@@ -348,9 +329,7 @@ class JobService:
         self.scheduler.wake()
         job = await self.journal.get(job_id)
         if job is not None and job.status_message_id is not None:
-            elapsed = (job.finished_at or self.clock()) - (job.submitted_at or job.created_at)
-            await self._edit_status(job, t("job.status.delivering", job.locale, alias=job.alias, job=job.label,
-                                           mention=mention(job.member_id), elapsed=duration(elapsed, job.locale)))
+            await self._edit_status(job, delivering_status(job, self.clock()))
         self.spawn(self.delivery.deliver(job_id), f"deliver-{job_id}")
 
     async def _ended(self, job_id: int) -> None:
@@ -367,16 +346,7 @@ class JobService:
         job = await self.journal.get(job_id)
         if job is None or job.status_message_id is None:
             return
-        elapsed = (job.finished_at or self.clock()) - (job.submitted_at or job.created_at)
-        text = t(f"job.status.{job.state}", job.locale, alias=job.alias, job=job.label,
-                 mention=mention(job.member_id), elapsed=duration(elapsed, job.locale))
-        await self._edit_status(job, text)
-
-    def _timeout_of(self, alias: str) -> int:
-        try:
-            return self.registry.get(alias).timeout
-        except UserError:
-            return 0
+        await self._edit_status(job, final_status(job, self.clock()))
 
     async def _notify_end(self, job_id: int) -> None:
         """Tell the member how a job ended (failed, cancelled, timed out, unknown), once."""
@@ -386,16 +356,7 @@ class JobService:
         if job_id not in self._final_status_shown:  # once, even if the notice must be retried
             await self._edit_final_status(job_id)
             self._final_status_shown.add(job_id)
-        common = {"mention": mention(job.member_id), "job": job.label, "alias": job.alias, "coins": job.cost}
-        if job.state == "failed":
-            text = t("job.notice.failed", job.locale, reason=job.error or "", **common)
-        elif job.state == "timed_out":
-            limit = self._timeout_of(job.alias)
-            text = t("job.notice.timed_out", job.locale, limit=duration(limit, job.locale), **common)
-        elif job.state == UNKNOWN:
-            text = t("job.notice.unknown", job.locale, **common)
-        else:
-            text = t("job.notice.cancelled", job.locale, **common)
+        text = end_notice(job, self.registry.timeout_for(job.alias))
         try:
             await self.notifier.post_notice(job, text)
         except DeliveryError as exc:
@@ -408,4 +369,4 @@ class JobService:
 
 
 def _already_ended(job: Job) -> UserError:
-    return UserError("job.error.finished", job=job.label, state=t(f"job.state.{job.state}", job.locale))
+    return UserError("job.error.finished", job=job.label, state=Msg(f"job.state.{job.state}"))

@@ -5,33 +5,15 @@ Autocomplete cannot be deferred and must answer within 3 seconds, so this does n
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import discord
 from discord import app_commands
 
-from bot.messages import t
+from bot.client import RHBot
+from bot.texts.workflows import choice_name
 from bot.ui.i18n import locale_of
-
-if TYPE_CHECKING:
-    from bot.workflows import Workflow, WorkflowRegistry
+from bot.workflows import WorkflowRegistry
 
 MAX_CHOICES = 25  # Discord's limit
-MAX_NAME = 100  # Discord's limit on a choice's name
-
-
-def choice_name(workflow: Workflow, locale: str) -> str:
-    """ "style-transfer — Restyle a photo · image, image2 · 20 coins", cut to fit 100 characters."""
-    needs = ", ".join(i.name for i in workflow.required_inputs if not i.is_param)
-    tail = " · ".join(p for p in (needs, t("frame.workflows.cost", locale, cost=workflow.cost)) if p)
-    head = workflow.alias
-    room = MAX_NAME - len(head) - len(tail) - len(" —  · ")
-    description = workflow.description.strip()
-    if room >= 8 and description:
-        if len(description) > room:
-            description = description[: room - 1].rstrip() + "…"
-        return f"{head} — {description} · {tail}"
-    return f"{head} · {tail}"[:MAX_NAME]
 
 
 def workflow_choices(registry: WorkflowRegistry, current: str, locale: str) -> list[app_commands.Choice[str]]:
@@ -42,7 +24,6 @@ def workflow_choices(registry: WorkflowRegistry, current: str, locale: str) -> l
 
 
 async def workflow_autocomplete(
-    interaction: discord.Interaction, current: str
+    interaction: discord.Interaction[RHBot], current: str
 ) -> list[app_commands.Choice[str]]:
-    registry: WorkflowRegistry = interaction.client.workflows  # type: ignore[attr-defined]
-    return workflow_choices(registry, current, locale_of(interaction))
+    return workflow_choices(interaction.client.services.workflows, current, locale_of(interaction))

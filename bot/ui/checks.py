@@ -13,6 +13,7 @@ from typing import TypeVar
 import discord
 from discord import app_commands
 
+from bot.client import RHBot
 from bot.config import Settings
 
 T = TypeVar("T")
@@ -31,20 +32,19 @@ def is_moderator(member: discord.Member | discord.User, settings: Settings) -> b
     return any(role.id in settings.moderator_role_ids for role in member.roles)
 
 
-def interaction_is_moderator(interaction: discord.Interaction) -> bool:
+def interaction_is_moderator(interaction: discord.Interaction[RHBot]) -> bool:
     """Like `is_moderator`, also trusting the permissions Discord resolved for this interaction."""
     if interaction.guild is None:
         return False
     if interaction.permissions.manage_guild:
         return True
-    settings: Settings = interaction.client.settings  # type: ignore[attr-defined]
-    return is_moderator(interaction.user, settings)
+    return is_moderator(interaction.user, interaction.client.settings)
 
 
 def moderator_only() -> Callable[[T], T]:
     """An app_commands check that refuses non-moderators with `NotModerator`."""
 
-    def predicate(interaction: discord.Interaction) -> bool:
+    def predicate(interaction: discord.Interaction[RHBot]) -> bool:
         if not interaction_is_moderator(interaction):
             raise NotModerator("moderators only")
         return True

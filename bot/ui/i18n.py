@@ -10,7 +10,7 @@ import discord
 from discord import app_commands
 from discord.app_commands import TranslationContextLocation, TranslationContextTypes, locale_str
 
-from bot.messages import CHINESE, ENGLISH, catalog, language
+from bot.texts import CHINESE, ENGLISH, language, messages
 
 # Names are identifiers members type; only descriptions and choice names get translated.
 _UNTRANSLATED = frozenset(
@@ -24,7 +24,7 @@ _UNTRANSLATED = frozenset(
 
 def cmd_text(key: str) -> locale_str:
     """A command/option description from the catalog: English as sent, the key for the translator."""
-    return locale_str(catalog()[key][ENGLISH], key=key)
+    return locale_str(messages()[key][ENGLISH], key=key)
 
 
 class CatalogTranslator(app_commands.Translator):
@@ -38,7 +38,7 @@ class CatalogTranslator(app_commands.Translator):
         key = string.extras.get("key")
         if key is None:
             return None
-        return catalog()[key].get(CHINESE)
+        return messages()[key].get(CHINESE)
 
 
 def locale_of(interaction: discord.Interaction) -> str:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime
 
 import aiohttp
@@ -18,6 +18,7 @@ from discord.ext import commands
 from bot.db.journal import Job
 from bot.jobs.delivery import delivery_nonce
 from bot.jobs.notify import DeliveryError, OutgoingFile
+from bot.ui.job_buttons import RERUN, result_view
 
 log = logging.getLogger(__name__)
 
@@ -26,15 +27,9 @@ HISTORY_SCAN = 100  # messages looked through for a result posted before a crash
 STATUS_RETRY_DELAY = 1.0  # seconds before a status post that failed on the way is sent once more
 
 
-def result_marker(job_id: int) -> str:
-    """The custom_id of the first button of a job's result message; finds it again after a crash."""
-    return f"rh:rerun:{job_id}"
-
-
 class DiscordNotifier:
-    def __init__(self, bot: commands.Bot, view_for: Callable[[Job], discord.ui.View | None]) -> None:
+    def __init__(self, bot: commands.Bot) -> None:
         self.bot = bot
-        self.view_for = view_for
 
     def upload_limit(self, guild_id: int) -> int:
         guild = self.bot.get_guild(guild_id)
@@ -98,9 +93,7 @@ class DiscordNotifier:
         attachments = [discord.File(f.path, filename=f.filename) for f in files]
         kwargs: dict[str, object] = {"allowed_mentions": self._only_requester(job)}
         if first:
-            view = self.view_for(job)
-            if view is not None:
-                kwargs["view"] = view
+            kwargs["view"] = result_view(job)
         if nonce:
             kwargs["nonce"] = nonce
         try:
@@ -116,7 +109,7 @@ class DiscordNotifier:
         channel = await self._channel(job)
         if not hasattr(channel, "history"):
             return None
-        marker = result_marker(job.id)
+        marker = RERUN.format(job=job.id)  # the first button of the result message
         # Only a message posted after this job began can be its result. Without a lower bound (its
         # status message may never have been posted) a previous database's result for the same job
         # number -- a fresh database starts again at #1 -- would be taken for this one's, and the job

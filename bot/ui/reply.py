@@ -10,7 +10,7 @@ from typing import Any
 import discord
 
 from bot.errors import UserError
-from bot.messages import t
+from bot.texts import t
 from bot.ui.i18n import locale_of
 
 log = logging.getLogger(__name__)
@@ -47,13 +47,6 @@ async def reply(
         resource = response.resource
         return resource if isinstance(resource, discord.Message) else None
     return await interaction.followup.send(ephemeral=ephemeral, wait=True, **kwargs)
-
-
-async def coming_soon(interaction: discord.Interaction) -> None:
-    """The answer of a command whose feature is not built yet (stub cogs)."""
-    await reply(
-        interaction, t("frame.coming_soon", locale_of(interaction), command=command_name(interaction))
-    )
 
 
 @asynccontextmanager

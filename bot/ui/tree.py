@@ -10,7 +10,7 @@ from discord import app_commands
 from discord.utils import escape_markdown
 
 from bot.errors import UserError
-from bot.messages import t
+from bot.texts import t
 from bot.ui.i18n import locale_of
 from bot.ui.reply import command_name, reply
 

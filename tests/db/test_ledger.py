@@ -21,7 +21,6 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
-from bot.catalog.coins import MESSAGES
 from bot.db.database import Database
 from bot.db.invariants import check_invariants
 from bot.db.ledger import (
@@ -36,7 +35,8 @@ from bot.db.ledger import (
     next_period_start,
     period_key,
 )
-from bot.messages import t
+from bot.texts import t
+from bot.texts.catalog.coins import MESSAGES
 from tests.db import Clock, at, insert_job
 
 G, M, MOD = 10, 20, 99  # guild, member, moderator

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from aiohttp import web
 
 from bot.db.database import Database
-from bot.ui.notifier import result_marker
+from bot.ui.job_buttons import RERUN
 from tests.fakediscord.model import FakeChannel, FakeMessage
 from tests.fakediscord.rest import Body
 from tests.fakediscord.server import FakeDiscord
@@ -37,7 +37,7 @@ def result_messages(fake: FakeDiscord, channel: FakeChannel) -> dict[int, list[F
             continue
         for custom_id in message.custom_ids:
             match = re.fullmatch(r"rh:rerun:(\d+)", custom_id)
-            if match and custom_id == result_marker(int(match[1])):
+            if match and custom_id == RERUN.format(job=int(match[1])):
                 found.setdefault(int(match[1]), []).append(message)
                 break
     return found

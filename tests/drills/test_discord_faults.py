@@ -18,8 +18,8 @@ import pytest
 
 from bot.client import RHBot
 from bot.db.invariants import check_invariants
-from bot.db.journal import DELIVERED, SUCCEEDED
 from bot.jobs.delivery import GIVE_UP_AFTER
+from bot.jobs.states import JobState
 from bot.runninghub.simulator import Simulator
 from tests.drills.support import JOB_LABEL, ledger_rows, result_messages, wait_until
 from tests.fakediscord.model import FakeChannel, FakeMember, RecordedRequest
@@ -50,8 +50,8 @@ class Drill:
         return int(match[1])
 
     async def delivered(self, job_id: int) -> bool:
-        job = await self.bot.journal.get(job_id)
-        return job is not None and job.state == DELIVERED
+        job = await self.bot.services.journal.get(job_id)
+        return job is not None and job.state == JobState.DELIVERED
 
     def result_posts(self, job_id: int) -> list[RecordedRequest]:
         """Every POST of this job's result message, faulted or not, in order."""
@@ -64,8 +64,8 @@ class Drill:
         assert len(posted) == 1
         assert prompt in posted[0].content and posted[0].files[0][1].startswith(b"\x89PNG")
         assert [r.status for r in self.result_posts(job_id)].count(200) == 1
-        assert await ledger_rows(self.bot.db, job_id) == [("hold", -COST, COST), ("charge", 0, -COST)]
-        assert await check_invariants(self.bot.db) == []
+        assert await ledger_rows(self.bot.services.db, job_id) == [("hold", -COST, COST), ("charge", 0, -COST)]
+        assert await check_invariants(self.bot.services.db) == []
 
 
 @pytest.fixture
@@ -89,7 +89,7 @@ async def test_429s_on_the_result_post_are_waited_out(drill: Drill) -> None:
     drill.fake.inject("POST", POSTS, status=429, count=3, retry_after=0.1)  # after the status message
     await drill.check_delivered_once(job_id, "rate limited")
     assert [r.status for r in drill.result_posts(job_id)] == [429, 429, 429, 200]
-    job = await drill.bot.journal.get(job_id)
+    job = await drill.bot.services.journal.get(job_id)
     assert job is not None and job.delivery_attempts == 1  # all within the first attempt
 
 
@@ -108,7 +108,7 @@ async def test_an_error_raised_at_once_fails_the_attempt_and_the_delivery_is_ret
     job_id = await drill.submit("unavailable")
     drill.fake.inject("POST", POSTS, status=status, count=1, via=via)
     await wait_until(lambda: bool(drill.result_posts(job_id)), 20, "the first result post")
-    job = await drill.bot.journal.get(job_id)
+    job = await drill.bot.services.journal.get(job_id)
     assert job is not None and job.state == "succeeded"  # charged, waiting for its next attempt
     await drill.check_delivered_once(job_id, "unavailable")
     assert [r.status for r in drill.result_posts(job_id)] == [status, 200]
@@ -119,7 +119,7 @@ async def test_an_error_raised_at_once_fails_the_attempt_and_the_delivery_is_ret
 
 
 async def test_a_long_stretch_of_errors_fails_several_attempts_then_delivers_once(drill: Drill) -> None:
-    drill.bot.jobs.delivery.retry_base = 0.3  # type: ignore[union-attr]  # production waits 5 s, 10 s...
+    drill.bot.services.jobs.delivery.retry_base = 0.3  # production waits 5 s, 10 s...
     job_id = await drill.submit("a long stretch")
     # discord.py gives up after five 429s; then a 503 (raised at once); then a 502 it retries itself.
     drill.fake.inject("POST", POSTS, status=429, count=5, retry_after=0.05)
@@ -130,7 +130,7 @@ async def test_a_long_stretch_of_errors_fails_several_attempts_then_delivers_onc
 
 
 async def test_several_jobs_through_a_stretch_of_errors_are_each_delivered_once(drill: Drill) -> None:
-    drill.bot.jobs.delivery.retry_base = 0.3  # type: ignore[union-attr]
+    drill.bot.services.jobs.delivery.retry_base = 0.3
     prompts = [f"batch {n}" for n in range(4)]
     jobs = [await drill.submit(prompt, member=n) for n, prompt in enumerate(prompts)]
     drill.fake.inject("POST", POSTS, status=503, count=3)
@@ -151,17 +151,17 @@ async def test_503s_on_the_status_message_do_not_stop_the_job(drill: Drill, coun
 
 
 async def test_an_outage_longer_than_the_retries_leaves_the_job_for_resend(drill: Drill) -> None:
-    drill.bot.jobs.delivery.retry_base = 0.01  # type: ignore[union-attr]
+    drill.bot.services.jobs.delivery.retry_base = 0.01
     job_id = await drill.submit("a long outage")
     drill.fake.inject("POST", POSTS, status=503, count=1000)
 
     async def given_up() -> bool:
-        job = await drill.bot.journal.get(job_id)
+        job = await drill.bot.services.journal.get(job_id)
         return job is not None and job.next_delivery_at > time.time() + 86400
 
     await wait_for(given_up, timeout=30)
-    job = await drill.bot.journal.get(job_id)
-    assert job is not None and job.state == SUCCEEDED
+    job = await drill.bot.services.journal.get(job_id)
+    assert job is not None and job.state == JobState.SUCCEEDED
     assert [r.status for r in drill.result_posts(job_id)] == [503] * GIVE_UP_AFTER  # then it stopped trying
     health = await (await drill.fake.invoke(drill.moderator, drill.channel, "health")).reply(timeout=20)
     assert f"#{job_id} (z-image" in health  # listed as finished but not delivered
@@ -183,8 +183,8 @@ async def test_a_retried_delivery_never_takes_an_older_deployments_message_for_i
         for deployment in ("first", "second"):  # the same bot account, a fresh database: job numbers restart
             async with running_bot(fake_discord, tmp_path=tmp_path / deployment, simulator=sim, env=env) as bot:
                 drill = Drill(fake_discord, sim, bot, channel, [member], member)
-                assert bot.jobs is not None
-                bot.jobs.delivery.retry_base = 0.1
+                assert bot.services.jobs is not None
+                bot.services.jobs.delivery.retry_base = 0.1
                 if deployment == "second":
                     # Discord trouble: the status post fails (twice: it is retried once), then the result post.
                     fake_discord.inject("POST", POSTS, status=503, count=3)

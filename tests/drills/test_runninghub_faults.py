@@ -14,20 +14,14 @@ import socket
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-import aiohttp
 import pytest
 
-from bot.config import SIMULATOR_API_KEY, settings_from_mapping
-from bot.db.database import Database
-from bot.db.journal import DELIVERED, FAILED, UNKNOWN, Job, Journal
-from bot.db.ledger import Ledger
+from bot.db.journal import Job
 from bot.errors import UserError
-from bot.runninghub.client import RunningHubClient
+from bot.jobs.states import JobState
 from bot.runninghub.simulator import CREATE_PATH, Simulator
-from bot.workflows import load_workflows
 from tests.drills.support import ledger_rows, prompt_of
-from tests.jobs.conftest import GUILD, ROOT, World, png_bytes, wait_for
-from tests.jobs.fakes import RecordingNotifier
+from tests.jobs.conftest import GUILD, World, open_world, png_bytes, wait_for
 
 UPLOAD_PATH = "/task/openapi/upload"
 OUTPUTS_PATH = "/task/openapi/outputs"
@@ -48,34 +42,15 @@ async def world(tmp_path: Path) -> AsyncIterator[World]:
     port = closed_port()
     base_url = f"http://127.0.0.1:{port}"
     sim = Simulator(queue_seconds=0.1, run_seconds=0.4, concurrency=CONCURRENCY)
-    db = await Database.open(tmp_path / "bot.db")
-    env = {
-        "RUNNINGHUB_BASE_URL": base_url,
-        "RUNNINGHUB_API_KEY": SIMULATOR_API_KEY,
-        "POLL_INTERVAL": "0.05",
-        "RUNNINGHUB_CONCURRENCY": str(CONCURRENCY),
-    }
-    ledger = Ledger(db, default_allowance=100)
-    journal = Journal(db, ledger)
-    registry = load_workflows(ROOT / "data" / "workflows.toml")
-    session = aiohttp.ClientSession()
     # Short timeouts so a hang costs a fraction of a second; retries as in production, only faster.
-    client = RunningHubClient(session, base_url, SIMULATOR_API_KEY, request_timeout=0.5, upload_timeout=0.5,
-                              backoff_base=0.02, backoff_cap=0.1)
-    notifier = RecordingNotifier()
-    built = World(sim, db, ledger, journal, registry, client, session, notifier,
-                  settings_from_mapping(env), None)  # type: ignore[arg-type]
-    built._env = env
-    built.service = built.new_service()
+    built = await open_world(tmp_path, sim, base_url=base_url, concurrency=CONCURRENCY, client_options={
+        "request_timeout": 0.5, "upload_timeout": 0.5, "backoff_base": 0.02, "backoff_cap": 0.1})
     built.service.scheduler.backoff_base = 0.02
     built.sim_port = port  # type: ignore[attr-defined]
     try:
         yield built
     finally:
-        await built.service.stop()
-        await session.close()
-        await db.close()
-        await sim.stop()
+        await built.close()
 
 
 async def start_sim(world: World) -> None:
@@ -86,7 +61,7 @@ async def check_charged_once(world: World, jobs: list[Job]) -> None:
     """Delivered once, charged exactly the cost, never released; one task per job at RunningHub."""
     for job in jobs:
         done = await world.job(job.id)
-        assert done.state == DELIVERED, (job.id, done.state, done.error)
+        assert done.state == JobState.DELIVERED, (job.id, done.state, done.error)
         assert await ledger_rows(world.db, job.id) == [("hold", -COST, COST), ("charge", 0, -COST)]
         assert done.consume_coins is not None  # RunningHub's own figure, recorded beside the charge
         assert len(world.notifier.of("result", job.id)) == 1
@@ -97,7 +72,7 @@ async def check_charged_once(world: World, jobs: list[Job]) -> None:
 
 async def check_cost_charged(world: World, job_id: int) -> None:
     job = await world.job(job_id)
-    assert job.state == DELIVERED and len(world.notifier.of("result", job_id)) == 1
+    assert job.state == JobState.DELIVERED and len(world.notifier.of("result", job_id)) == 1
     assert await ledger_rows(world.db, job_id) == [("hold", -job.cost, job.cost), ("charge", 0, -job.cost)]
 
 
@@ -120,7 +95,7 @@ async def test_runninghub_refusing_connections_then_coming_up(world: World) -> N
 
     await start_sim(world)
     for job in jobs:
-        await wait_for(lambda job=job: world.state_is(job.id, DELIVERED), timeout=20)
+        await wait_for(lambda job=job: world.state_is(job.id, JobState.DELIVERED), timeout=20)
     await check_charged_once(world, jobs)
     assert (await world.service.health()).account is not None
 
@@ -140,8 +115,8 @@ async def test_runninghub_hanging_on_uploads_and_polls(world: World) -> None:
     # Now every poll hangs for a while: longer than the tasks take, so they finish unwatched.
     world.sim.hang_next(8, path=OUTPUTS_PATH, seconds=60)
     for job in jobs:
-        await wait_for(lambda job=job: world.state_is(job.id, DELIVERED), timeout=30)
-    await wait_for(lambda: world.state_is(styled.id, DELIVERED), timeout=30)
+        await wait_for(lambda job=job: world.state_is(job.id, JobState.DELIVERED), timeout=30)
+    await wait_for(lambda: world.state_is(styled.id, JobState.DELIVERED), timeout=30)
     assert len(world.sim.requests_to(UPLOAD_PATH)) == 4  # two hung, two answered
     assert len(world.sim.uploads) == 2
     await check_charged_once(world, jobs)
@@ -162,7 +137,7 @@ async def test_runninghub_5xx_and_broken_json_on_polls_and_uploads(world: World,
     world.sim.fail_next(15, status=status, path=OUTPUTS_PATH)
     world.sim.malformed_next(5, path=OUTPUTS_PATH)
     for job in [*jobs, styled]:
-        await wait_for(lambda job=job: world.state_is(job.id, DELIVERED), timeout=30)
+        await wait_for(lambda job=job: world.state_is(job.id, JobState.DELIVERED), timeout=30)
     await check_charged_once(world, jobs)
     await check_cost_charged(world, styled.id)
     assert not world.notifier.of("notice")  # nobody was told their job failed
@@ -177,7 +152,7 @@ async def test_queue_full_for_stretches_leaves_jobs_pending_then_runs_them(world
     await wait_for(lambda: _any_delivered(world, jobs), timeout=20)
     world.sim.fail_next_with_code(5, code, path=CREATE_PATH)  # a second stretch, with jobs still waiting
     for job in jobs:
-        await wait_for(lambda job=job: world.state_is(job.id, DELIVERED), timeout=30)
+        await wait_for(lambda job=job: world.state_is(job.id, JobState.DELIVERED), timeout=30)
     assert len(world.sim.creates()) == 10 + len(jobs)  # each refusal, then exactly one real create each
     assert sum([(await world.job(job.id)).attempts for job in jobs]) == 10
     assert world.sim.max_concurrent_seen <= CONCURRENCY
@@ -185,7 +160,7 @@ async def test_queue_full_for_stretches_leaves_jobs_pending_then_runs_them(world
 
 
 async def _any_delivered(world: World, jobs: list[Job]) -> bool:
-    return any([await world.state_is(job.id, DELIVERED) for job in jobs])
+    return any([await world.state_is(job.id, JobState.DELIVERED) for job in jobs])
 
 
 @pytest.mark.parametrize("fault", ["500", "502", "503", "malformed", "hang", "lost"])
@@ -202,15 +177,15 @@ async def test_a_create_without_a_usable_answer_is_unknown_and_never_sent_again(
     await world.service.start()
     job = await world.generate("z-image", member=5, prompt=f"create {fault}")
     later = await world.generate("z-image", member=6, prompt=f"after {fault}")
-    await wait_for(lambda: world.state_is(job.id, UNKNOWN), timeout=10)
-    await wait_for(lambda: world.state_is(later.id, DELIVERED), timeout=20)  # the queue goes on
+    await wait_for(lambda: world.state_is(job.id, JobState.UNKNOWN), timeout=10)
+    await wait_for(lambda: world.state_is(later.id, JobState.DELIVERED), timeout=20)  # the queue goes on
     await asyncio.sleep(1.0)  # many scheduler and poller passes
     creates = [r for r in world.sim.creates() if prompt_of(r.json["nodeInfoList"]) == f"create {fault}"]
     assert len(creates) == 1
     assert await ledger_rows(world.db, job.id) == [("hold", -COST, COST)]  # held until someone decides
     health = await world.service.health()
     assert [j.id for j in health.unknown] == [job.id]
-    assert (await world.job(job.id)).state == UNKNOWN and not world.notifier.of("result", job.id)
+    assert (await world.job(job.id)).state == JobState.UNKNOWN and not world.notifier.of("result", job.id)
     await check_charged_once(world, [later])
 
 
@@ -222,7 +197,7 @@ async def test_a_task_that_fails_at_runninghub_is_refunded_once(world: World) ->
     job = await world.generate("z-image", member=7, prompt="out of memory")
     await wait_for(lambda: world.state_is(job.id, "queued", "running"), timeout=10)
     world.sim.fail_next(4, status=502, path=OUTPUTS_PATH)
-    await wait_for(lambda: world.state_is(job.id, FAILED), timeout=20)
+    await wait_for(lambda: world.state_is(job.id, JobState.FAILED), timeout=20)
     assert await ledger_rows(world.db, job.id) == [("hold", -COST, COST), ("release", COST, -COST)]
     await world.books_balance()
 
@@ -236,9 +211,9 @@ async def test_a_lost_create_holds_the_only_slot_only_while_runninghub_runs_it(w
     world.sim.lose_answer_next(1, path=CREATE_PATH)  # RunningHub starts the task; the answer is lost
     await world.service.start()
     lost = await world.generate("z-image", member=1, prompt="answer lost")
-    await wait_for(lambda: world.state_is(lost.id, UNKNOWN), timeout=10)
+    await wait_for(lambda: world.state_is(lost.id, JobState.UNKNOWN), timeout=10)
     after = await world.generate("z-image", member=2, prompt="next in line")
-    await wait_for(lambda: world.state_is(after.id, DELIVERED), timeout=8)  # not 1200 s later
+    await wait_for(lambda: world.state_is(after.id, JobState.DELIVERED), timeout=8)  # not 1200 s later
     # ...and not before the lost task had ended: the account never ran two at once.
     (task,) = [t for t in world.sim.tasks.values() if prompt_of(t.node_info_list) == "answer lost"]
     assert task.finished_at is not None

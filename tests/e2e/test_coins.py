@@ -1,7 +1,7 @@
 """Coins end to end: /balance and /quota through the real discord.py client and the fake Discord.
 
 Every test checks what the member sees, the rows in the SQLite file and that the books balance.
-The ledger's clock is moved by hand (`bot.ledger.clock`) to cross into a new refill period.
+The ledger's clock is moved by hand (`bot.services.ledger.clock`) to cross into a new refill period.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import pytest
 from bot.client import RHBot
 from bot.db.invariants import check_invariants
 from bot.db.ledger import MAX_AMOUNT
-from bot.messages import t
+from bot.texts import t
 from tests.db import Clock, at
 from tests.fakediscord.model import FakeChannel, FakeGuild, FakeInteraction, FakeMember
 from tests.fakediscord.plugin import fake_discord, fake_discord_server  # noqa: F401 (fixtures)
@@ -56,7 +56,7 @@ class World:
 
     async def rows(self, member: FakeMember) -> list[tuple]:
         """The member's ledger rows, oldest first: (kind, amount, balance_after, actor_id, reason)."""
-        found = await self.bot.db.fetchall(
+        found = await self.bot.services.db.fetchall(
             "SELECT kind, amount, balance_after, actor_id, reason FROM ledger"
             " WHERE guild_id = ? AND member_id = ? ORDER BY id",
             (self.guild.id, member.id),
@@ -65,14 +65,14 @@ class World:
 
     async def stored(self, member: FakeMember) -> tuple[int, int] | None:
         """(available, held) from the balances table, None when the member was never created."""
-        row = await self.bot.db.fetchone(
+        row = await self.bot.services.db.fetchone(
             "SELECT available, held FROM balances WHERE guild_id = ? AND member_id = ?",
             (self.guild.id, member.id),
         )
         return None if row is None else (int(row[0]), int(row[1]))
 
     async def books_balance(self) -> None:
-        assert await check_invariants(self.bot.db) == []
+        assert await check_invariants(self.bot.services.db) == []
 
 
 @pytest.fixture
@@ -96,7 +96,7 @@ async def world(fake_discord: FakeDiscord, tmp_path: Path) -> AsyncIterator[Worl
     }
     async with running_bot(fake_discord, tmp_path=tmp_path, env=env) as bot:
         clock = Clock(at(START))
-        bot.ledger.clock = clock
+        bot.services.ledger.clock = clock
         yield World(fake=fake_discord, bot=bot, clock=clock, guild=guild, channel=channel, **members)
 
 
@@ -131,7 +131,7 @@ async def test_a_policy_sets_the_allowance_and_when_it_refills(world: World) -> 
     text, _ = await world.run(world.mod, "quota policy", {"allowance": 30, "period": "daily"})
     assert text == t("coins.policy.daily", "en", allowance=30)
     assert "topped up to 30 coins at the start of each day" in text
-    row = await world.bot.db.fetchone(
+    row = await world.bot.services.db.fetchone(
         "SELECT allowance, period, updated_by FROM guild_policy WHERE guild_id = ?", (world.guild.id,)
     )
     assert row is not None and tuple(row) == (30, "daily", world.mod.id)
@@ -253,7 +253,7 @@ async def test_out_of_bounds_values_are_refused(
 async def test_a_policy_with_an_unknown_period_is_refused(world: World) -> None:
     text, _ = await world.run(world.mod, "quota policy", {"allowance": 10, "period": "hourly"})
     assert text == "The period must be one of: none, daily, weekly, monthly."
-    assert await world.bot.db.fetchall("SELECT * FROM guild_policy") == []
+    assert await world.bot.services.db.fetchall("SELECT * FROM guild_policy") == []
 
 
 # ---- who may do what ---------------------------------------------------------------------------
@@ -275,9 +275,9 @@ async def test_members_without_manage_server_are_refused_quota(
         options = {"member": world.bob, **options}
     text, _ = await world.run(world.alice, command, options)
     assert text == t("frame.error.moderator_only", "en", command=command)
-    assert await world.bot.db.fetchall("SELECT * FROM ledger") == []
-    assert await world.bot.db.fetchall("SELECT * FROM balances") == []
-    assert await world.bot.db.fetchall("SELECT * FROM guild_policy") == []
+    assert await world.bot.services.db.fetchall("SELECT * FROM ledger") == []
+    assert await world.bot.services.db.fetchall("SELECT * FROM balances") == []
+    assert await world.bot.services.db.fetchall("SELECT * FROM guild_policy") == []
 
 
 async def test_members_cannot_see_someone_elses_balance(world: World) -> None:
@@ -308,7 +308,7 @@ async def test_bots_cannot_hold_coins(world: World) -> None:
     text, _ = await world.run(world.mod, "balance", {"member": world.robot})
     assert text == refusal
     assert await world.stored(world.robot) is None
-    assert await world.bot.db.fetchall("SELECT * FROM ledger") == []
+    assert await world.bot.services.db.fetchall("SELECT * FROM ledger") == []
 
 
 # ---- refills -----------------------------------------------------------------------------------
@@ -371,7 +371,7 @@ async def test_chinese_members_get_chinese_replies(world: World) -> None:
 async def seed_gifts(world: World, member: FakeMember, count: int, reason: str = "gift {i}") -> None:
     """`count` grants written straight through the ledger (setup, not under test)."""
     for i in range(count):
-        await world.bot.ledger.grant(world.guild.id, member.id, 1, world.mod.id, reason.format(i=i))
+        await world.bot.services.ledger.grant(world.guild.id, member.id, 1, world.mod.id, reason.format(i=i))
 
 
 async def test_history_pages_with_buttons_newest_first(world: World) -> None:

@@ -21,7 +21,7 @@ from discord import app_commands
 
 from bot.client import RHBot
 from bot.errors import UserError
-from bot.messages import t
+from bot.texts import t
 from tests.fakediscord.model import FakeChannel, FakeGuild, FakeMember
 from tests.fakediscord.plugin import fake_discord, fake_discord_server  # noqa: F401 (fixtures)
 from tests.fakediscord.server import FakeDiscord

@@ -21,8 +21,8 @@ import pytest
 from bot.client import RHBot
 from bot.db.invariants import check_invariants
 from bot.jobs.delivery import delivery_nonce
-from bot.messages import t
 from bot.runninghub.simulator import CREATE_PATH, Simulator
+from bot.texts import t
 from tests.fakediscord.model import (
     MIB,
     FakeAttachment,
@@ -92,7 +92,7 @@ class World:
     # ---- reading the outcome
 
     async def state(self, job_id: int) -> str:
-        row = await self.bot.db.fetchone("SELECT state FROM jobs WHERE id = ?", (job_id,))
+        row = await self.bot.services.db.fetchone("SELECT state FROM jobs WHERE id = ?", (job_id,))
         assert row is not None, f"no job #{job_id}"
         return str(row[0])
 
@@ -103,27 +103,27 @@ class World:
         await eventually(reached, timeout)
 
     async def job(self, job_id: int) -> dict[str, object]:
-        row = await self.bot.db.fetchone("SELECT * FROM jobs WHERE id = ?", (job_id,))
+        row = await self.bot.services.db.fetchone("SELECT * FROM jobs WHERE id = ?", (job_id,))
         assert row is not None
         return dict(row)
 
     async def balance(self, member: FakeMember) -> tuple[int, int] | None:
         """(available, held) as stored; None when the member has no balance row yet."""
-        row = await self.bot.db.fetchone(
+        row = await self.bot.services.db.fetchone(
             "SELECT available, held FROM balances WHERE guild_id = ? AND member_id = ?", (self.guild.id, member.id)
         )
         return None if row is None else (int(row[0]), int(row[1]))
 
     async def ledger(self, member: FakeMember) -> list[tuple[object, ...]]:
         """The member's rows: (kind, amount, held_change, job_id), oldest first."""
-        rows = await self.bot.db.fetchall(
+        rows = await self.bot.services.db.fetchall(
             "SELECT kind, amount, held_change, job_id FROM ledger WHERE guild_id = ? AND member_id = ? ORDER BY id",
             (self.guild.id, member.id),
         )
         return [tuple(r) for r in rows]
 
     async def count(self, table: str) -> int:
-        row = await self.bot.db.fetchone(f"SELECT COUNT(*) FROM {table}")
+        row = await self.bot.services.db.fetchone(f"SELECT COUNT(*) FROM {table}")
         return int(row[0]) if row else 0
 
     def results(self, job_id: int) -> list[FakeMessage]:
@@ -152,7 +152,7 @@ class World:
         return list(task.files.values())
 
     async def books_balance(self) -> None:
-        assert await check_invariants(self.bot.db) == []
+        assert await check_invariants(self.bot.services.db) == []
 
 
 @pytest.fixture
@@ -179,7 +179,7 @@ async def world(
     env = {"DISCORD_GUILD_ID": str(guild.id), "DEFAULT_ALLOWANCE": str(ALLOWANCE)}
     try:
         async with running_bot(fake_discord, tmp_path=tmp_path, simulator=sim, env=env) as bot:
-            assert bot.jobs is not None
+            assert bot.services.jobs is not None
             yield World(fake=fake_discord, sim=sim, bot=bot, guild=guild, channel=channel, **members)
     finally:
         await sim.stop()
@@ -187,8 +187,8 @@ async def world(
 
 def fast_retries(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
     """Shorten the RunningHub client's retry backoff (its defaults are for the real service)."""
-    monkeypatch.setattr(world.bot.runninghub, "_backoff_base", 0.01)
-    monkeypatch.setattr(world.bot.runninghub, "_backoff_cap", 0.05)
+    monkeypatch.setattr(world.bot.services.runninghub, "_backoff_base", 0.01)
+    monkeypatch.setattr(world.bot.services.runninghub, "_backoff_cap", 0.05)
 
 
 # ---- the happy paths ------------------------------------------------------------------------------
@@ -207,7 +207,7 @@ async def test_text_to_image_posts_the_png_mentions_the_member_and_charges_the_c
     assert "> a cat" in result.content
     assert result.mentions == [world.alice.id]
     assert result.custom_ids == [f"rh:rerun:{job_id}", f"rh:delete:{job_id}"]
-    job = await world.bot.journal.get(job_id)
+    job = await world.bot.services.journal.get(job_id)
     assert job is not None and result.nonce == delivery_nonce(job) + "p1"  # the same on every retry
     # RunningHub got the prompt on node 6, once.
     (create,) = world.sim.creates()
@@ -357,7 +357,8 @@ async def test_an_upload_runninghub_refuses_is_one_refusal_and_the_hold_comes_ba
     world.sim.fail_next_with_code(1, 809, path=UPLOAD)  # RunningHub's own "file too large"
     text, _ = await world.command(world.alice, "generate",
                                   {"workflow": "upscale", "image": world.attach(png_bytes(), "a.png")})
-    assert text.startswith("Your files could not be sent to RunningHub (") and text.endswith("nothing was charged.")
+    # One sentence of what happened and one of why, in the member's language (no RunningHub English).
+    assert text == t("job.error.upload_failed", "en", reason=t("job.reason.file_too_large", "en"))
     assert await world.balance(world.alice) == (ALLOWANCE, 0)
     assert [row[0] for row in await world.ledger(world.alice)] == ["refill", "hold", "release"]
     assert await world.state(1) == "failed"
@@ -377,7 +378,7 @@ async def test_a_refusal_in_chinese_for_a_chinese_member(world: World) -> None:
 
 
 async def test_three_members_share_one_slot_fairly_and_all_are_delivered(world: World) -> None:
-    scheduler = world.bot.jobs.scheduler  # type: ignore[union-attr]
+    scheduler = world.bot.services.jobs.scheduler
     scheduler.concurrency = 0  # hold the slot until all five jobs wait, so the order is the scheduler's
     members = [world.alice, world.alice, world.alice, world.bob, world.carol]
     invoked = []
@@ -438,8 +439,8 @@ async def test_5xx_and_malformed_answers_for_a_while_still_complete_and_charge_o
 
 
 async def test_queue_full_answers_leave_the_job_waiting_until_runninghub_takes_it(world: World) -> None:
-    assert world.bot.jobs is not None
-    world.bot.jobs.scheduler.backoff_base = 0.02
+    assert world.bot.services.jobs is not None
+    world.bot.services.jobs.scheduler.backoff_base = 0.02
     world.sim.fail_next_with_code(2, 421, path=CREATE_PATH)
     _, job_id = await world.generate(world.alice, prompt="patience")
     await world.wait_result(job_id)
@@ -490,8 +491,8 @@ async def test_a_429_from_discord_on_the_result_is_retried_and_posted_once(world
 
 @pytest.mark.parametrize("sim_options", [RUNS_A_WHILE])
 async def test_a_lost_answer_to_the_result_post_does_not_post_it_twice(world: World, sim_options: dict) -> None:
-    assert world.bot.jobs is not None
-    world.bot.jobs.delivery.retry_base = 0.05
+    assert world.bot.services.jobs is not None
+    world.bot.services.jobs.delivery.retry_base = 0.05
     _, job_id = await world.generate(world.alice, prompt="lost answer")
     await world.wait_state(job_id, "queued", "running")
     # Discord stores the result, the answer is lost as a 503 (discord.py does not retry 503s).
@@ -509,8 +510,8 @@ async def test_a_lost_answer_to_the_result_post_does_not_post_it_twice(world: Wo
 async def test_a_result_post_failing_again_and_again_is_retried_until_it_goes_through(
     world: World, sim_options: dict
 ) -> None:
-    assert world.bot.jobs is not None
-    world.bot.jobs.delivery.retry_base = 0.01
+    assert world.bot.services.jobs is not None
+    world.bot.services.jobs.delivery.retry_base = 0.01
     _, job_id = await world.generate(world.alice, prompt="persistent")
     await world.wait_state(job_id, "queued", "running")
     fault = world.fake.inject("POST", CHANNEL_POSTS, status=503, count=5)  # discord.py does not retry a 503
@@ -525,7 +526,7 @@ async def test_a_result_post_failing_again_and_again_is_retried_until_it_goes_th
 async def test_a_crash_between_posting_and_recording_it_does_not_post_twice(
     world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    journal = world.bot.journal
+    journal = world.bot.services.journal
     real_delivered = journal.delivered
     calls = 0
 
@@ -572,7 +573,7 @@ async def test_audio_over_the_upload_limit_goes_out_as_a_link(world: World) -> N
     assert f"<{url}>" in result.content and t("job.result.links", "en") in result.content
     assert not [r for r in world.fake.requests_to("POST", CHANNEL_POSTS) if r.status != 200]
     await world.wait_state(job_id, "delivered")
-    row = await world.bot.db.fetchone("SELECT delivery FROM job_outputs WHERE job_id = ?", (job_id,))
+    row = await world.bot.services.db.fetchone("SELECT delivery FROM job_outputs WHERE job_id = ?", (job_id,))
     assert row is not None and row[0] == "link"
 
 
@@ -797,11 +798,11 @@ async def test_a_fresh_database_on_the_same_bot_account_posts_its_own_results(
                 assert (await ix.reply()).startswith("Job #1 ")
 
                 async def delivered(bot: RHBot = bot) -> bool:
-                    row = await bot.db.fetchone("SELECT state FROM jobs WHERE id = 1")
+                    row = await bot.services.db.fetchone("SELECT state FROM jobs WHERE id = 1")
                     return row is not None and row[0] == "delivered"
 
                 await eventually(delivered)
-                row = await bot.db.fetchone("SELECT result_message_id FROM jobs WHERE id = 1")
+                row = await bot.services.db.fetchone("SELECT result_message_id FROM jobs WHERE id = 1")
                 assert row is not None
                 result = fake_discord.message(row[0])
                 assert "rh:rerun:1" in result.custom_ids and result.content.endswith(f"> {deployment}")

@@ -20,8 +20,8 @@ import pytest
 
 from bot.db.database import Database
 from bot.db.invariants import check_invariants
-from bot.messages import t
 from bot.runninghub.simulator import Simulator
+from bot.texts import t
 from tests.fakediscord.model import FakeChannel, FakeGuild, FakeMember, FakeMessage
 from tests.fakediscord.server import FakeDiscord
 from tests.harness import BotProcess, bot_env

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import aiohttp
 import pytest
 
+from bot.app import Resources, Services, build_services
 from bot.config import SIMULATOR_API_KEY, Settings, settings_from_mapping
 from bot.db.database import Database
 from bot.db.invariants import check_invariants
@@ -40,18 +41,49 @@ async def wait_for(predicate: Callable[[], Awaitable[bool]], timeout: float = 10
         await asyncio.sleep(0.02)
 
 
+# The RunningHub client's timings in these tests: retries as in production, only much faster.
+FAST_CLIENT: dict[str, object] = {"request_timeout": 2.0, "backoff_base": 0.01, "backoff_cap": 0.05, "sleep": no_sleep}
+
+
 @dataclass
 class World:
+    """A job service built the way the bot builds it (bot/app.py), with a recording notifier."""
+
     sim: Simulator
     db: Database
-    ledger: Ledger
-    journal: Journal
     registry: WorkflowRegistry
-    client: RunningHubClient
     session: aiohttp.ClientSession
     notifier: RecordingNotifier
-    settings: Settings
-    service: JobService
+    env: dict[str, str]
+    client_options: dict[str, object]
+    services: Services = field(init=False)
+    service: JobService = field(init=False)  # a test may swap in another one (new_service)
+
+    def __post_init__(self) -> None:
+        self.services = self.build(self.notifier, self.env)
+        self.service = self.services.jobs
+
+    def build(self, notifier: RecordingNotifier, env: dict[str, str]) -> Services:
+        resources = Resources(settings=settings_from_mapping(env), session=self.session, db=self.db,
+                              workflows=self.registry, runninghub_url=env["RUNNINGHUB_BASE_URL"])
+        return build_services(resources, notifier, client_options=self.client_options,
+                              job_options={"status_interval": 0, "delivery_retry_base": 0.05})
+
+    @property
+    def ledger(self) -> Ledger:
+        return self.services.ledger
+
+    @property
+    def journal(self) -> Journal:
+        return self.services.journal
+
+    @property
+    def client(self) -> RunningHubClient:
+        return self.services.runninghub
+
+    @property
+    def settings(self) -> Settings:
+        return self.services.settings
 
     async def generate(self, alias: str, member: int, *, prompt: str | None = "a cat",
                        images: list[bytes] | None = None, params: str | None = None) -> Job:
@@ -74,14 +106,30 @@ class World:
         assert await check_invariants(self.db) == []
 
     def new_service(self, notifier: RecordingNotifier | None = None, **settings: str) -> JobService:
-        merged = {**self._env, **settings}
-        return JobService(
-            settings=settings_from_mapping(merged), journal=self.journal, ledger=self.ledger,
-            registry=self.registry, client=self.client, session=self.session,
-            notifier=notifier or self.notifier, status_interval=0, delivery_retry_base=0.05,
-        )
+        """Another JobService on the same database and simulator, built the way the bot builds it."""
+        return self.build(notifier or self.notifier, {**self.env, **settings}).jobs
 
-    _env: dict[str, str] = None  # type: ignore[assignment]
+    async def close(self) -> None:
+        await self.service.stop()
+        await self.session.close()
+        await self.db.close()
+        await self.sim.stop()
+
+
+async def open_world(tmp_path: Path, sim: Simulator, *, base_url: str, concurrency: int,
+                     env: dict[str, str] | None = None, client_options: dict[str, object] | None = None) -> World:
+    env = {
+        "RUNNINGHUB_BASE_URL": base_url,
+        "RUNNINGHUB_API_KEY": SIMULATOR_API_KEY,
+        "POLL_INTERVAL": "0.05",
+        "RUNNINGHUB_CONCURRENCY": str(concurrency),
+        "DEFAULT_ALLOWANCE": "100",
+        **(env or {}),
+    }
+    db = await Database.open(tmp_path / "bot.db")
+    registry = load_workflows(ROOT / "data" / "workflows.toml")
+    return World(sim, db, registry, aiohttp.ClientSession(), RecordingNotifier(), env,
+                 dict(FAST_CLIENT if client_options is None else client_options))
 
 
 @pytest.fixture
@@ -98,29 +146,9 @@ def service_env() -> dict[str, str]:
 async def world(tmp_path: Path, sim_options: dict[str, object], service_env: dict[str, str]) -> AsyncIterator[World]:
     sim = Simulator(**sim_options)  # type: ignore[arg-type]
     await sim.start()
-    db = await Database.open(tmp_path / "bot.db")
-    env = {
-        "RUNNINGHUB_BASE_URL": sim.base_url,
-        "RUNNINGHUB_API_KEY": SIMULATOR_API_KEY,
-        "POLL_INTERVAL": "0.05",
-        "RUNNINGHUB_CONCURRENCY": str(sim_options.get("concurrency", 1)),
-        **service_env,
-    }
-    settings = settings_from_mapping(env)
-    ledger = Ledger(db, default_allowance=100)
-    journal = Journal(db, ledger)
-    registry = load_workflows(ROOT / "data" / "workflows.toml")
-    session = aiohttp.ClientSession()
-    client = RunningHubClient(session, sim.base_url, SIMULATOR_API_KEY, request_timeout=2.0,
-                              backoff_base=0.01, backoff_cap=0.05, sleep=no_sleep)
-    notifier = RecordingNotifier()
-    world = World(sim, db, ledger, journal, registry, client, session, notifier, settings, None)  # type: ignore[arg-type]
-    world._env = env
-    world.service = world.new_service()
+    concurrency = int(str(sim_options.get("concurrency", 1)))
+    world = await open_world(tmp_path, sim, base_url=sim.base_url, concurrency=concurrency, env=service_env)
     try:
         yield world
     finally:
-        await world.service.stop()
-        await session.close()
-        await db.close()
-        await sim.stop()
+        await world.close()

@@ -89,10 +89,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "zh-CN": "RunningHub 账户、本地队列和各状态任务数（管理员）",
     },
     # --- replies from the frame ------------------------------------------------------------
-    "frame.coming_soon": {
-        "en": "`/{command}` is coming soon.",
-        "zh-CN": "`/{command}` 即将推出。",
-    },
+    # words stored before they were catalog keys (job errors of an older version): shown as they are
+    "frame.raw": {"en": "{text}", "zh-CN": "{text}"},
     "frame.error.moderator_only": {
         "en": "Only moderators (Manage Server, or a moderator role) can use `/{command}`.",
         "zh-CN": "只有管理员（拥有“管理服务器”权限或管理员身份组）才能使用 `/{command}`。",

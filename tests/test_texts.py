@@ -9,7 +9,7 @@ import discord
 import pytest
 from discord.app_commands import TranslationContext, TranslationContextLocation
 
-from bot.messages import CHINESE, ENGLISH, catalog, language, t
+from bot.texts import CHINESE, ENGLISH, language, messages, t
 from bot.ui.i18n import CatalogTranslator, cmd_text, locale_of
 
 
@@ -18,7 +18,7 @@ def placeholders(text: str) -> set[str]:
 
 
 def test_every_entry_has_english_and_chinese_with_the_same_placeholders() -> None:
-    entries = catalog()
+    entries = messages()
     assert "frame.error.unexpected" in entries  # the frame's module is part of the merged catalog
     for key, entry in entries.items():
         assert set(entry) == {ENGLISH, CHINESE}, key
@@ -28,7 +28,7 @@ def test_every_entry_has_english_and_chinese_with_the_same_placeholders() -> Non
 
 def test_command_descriptions_fit_discord_limits() -> None:
     # Discord refuses a sync with any description or choice name over 100 characters.
-    for key, entry in catalog().items():
+    for key, entry in messages().items():
         if key.startswith("cmd."):
             assert 1 <= len(entry[ENGLISH]) <= 100, key
             assert 1 <= len(entry[CHINESE]) <= 100, key
@@ -73,10 +73,10 @@ def test_locale_of_prefers_the_member_then_the_guild_then_english() -> None:
 async def test_translator_localizes_descriptions_to_chinese_only() -> None:
     translator = CatalogTranslator()
     text = cmd_text("cmd.workflows")
-    assert text.message == catalog()["cmd.workflows"][ENGLISH]
+    assert text.message == messages()["cmd.workflows"][ENGLISH]
     description = TranslationContext(TranslationContextLocation.command_description, None)
     chinese = await translator.translate(text, discord.Locale.chinese, description)
-    assert chinese == catalog()["cmd.workflows"][CHINESE]
+    assert chinese == messages()["cmd.workflows"][CHINESE]
     assert await translator.translate(text, discord.Locale.japanese, description) is None
     assert await translator.translate(text, discord.Locale.american_english, description) is None
 

@@ -6,7 +6,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from bot.coins_view import (
+from bot.db.ledger import MAX_REASON, PERIODS, Balance, LedgerEntry, Policy
+from bot.texts.coins import (
     DESCRIPTION_LIMIT,
     PAGE_SIZE,
     REASON_SHOWN,
@@ -20,7 +21,6 @@ from bot.coins_view import (
     policy_text,
     signed,
 )
-from bot.db.ledger import MAX_REASON, PERIODS, Balance, LedgerEntry, Policy
 
 WHEN = datetime(2026, 11, 24, 10, 0, tzinfo=UTC).timestamp()
 

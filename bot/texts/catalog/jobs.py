@@ -20,19 +20,19 @@ MESSAGES = {
     },
     "job.status.delivered": {
         "en": "✅ **{alias}** {job} for {mention}: done in {elapsed}, {coins} coins",
-        "zh-CN": "✅ **{alias}** {job}（{mention}）：{elapsed} 完成，花费 {coins} 币",
+        "zh-CN": "✅ **{alias}** {job}（{mention}）：{elapsed} 完成，花费 {coins} 金币",
     },
     "job.status.failed": {
         "en": "❌ **{alias}** {job} for {mention}: failed, coins returned",
-        "zh-CN": "❌ **{alias}** {job}（{mention}）：失败，已退还币",
+        "zh-CN": "❌ **{alias}** {job}（{mention}）：失败，已退还金币",
     },
     "job.status.cancelled": {
         "en": "🚫 **{alias}** {job} for {mention}: cancelled, coins returned",
-        "zh-CN": "🚫 **{alias}** {job}（{mention}）：已取消，已退还币",
+        "zh-CN": "🚫 **{alias}** {job}（{mention}）：已取消，已退还金币",
     },
     "job.status.timed_out": {
         "en": "⌛ **{alias}** {job} for {mention}: stopped after {elapsed}, coins returned",
-        "zh-CN": "⌛ **{alias}** {job}（{mention}）：{elapsed} 后超时停止，已退还币",
+        "zh-CN": "⌛ **{alias}** {job}（{mention}）：{elapsed} 后超时停止，已退还金币",
     },
     "job.status.unknown": {
         "en": "❔ **{alias}** {job} for {mention}: RunningHub did not confirm the start; a moderator will check",
@@ -41,7 +41,7 @@ MESSAGES = {
     # result message
     "job.result": {
         "en": "{mention} **{alias}** {job} · {elapsed} · {coins} coins",
-        "zh-CN": "{mention} **{alias}** {job} · {elapsed} · {coins} 币",
+        "zh-CN": "{mention} **{alias}** {job} · {elapsed} · {coins} 金币",
     },
     "job.result.more": {
         "en": "**{alias}** {job}: more results ({part}/{parts})",
@@ -62,32 +62,72 @@ MESSAGES = {
     # notices to the requester
     "job.notice.failed": {
         "en": "{mention} job {job} (**{alias}**) failed and your {coins} coins were returned. {reason}",
-        "zh-CN": "{mention} 任务 {job}（**{alias}**）失败，已退还 {coins} 币。{reason}",
+        "zh-CN": "{mention} 任务 {job}（**{alias}**）失败，已退还 {coins} 金币。{reason}",
     },
     "job.notice.cancelled": {
         "en": "{mention} job {job} (**{alias}**) was cancelled and your {coins} coins were returned.",
-        "zh-CN": "{mention} 任务 {job}（**{alias}**）已取消，已退还 {coins} 币。",
+        "zh-CN": "{mention} 任务 {job}（**{alias}**）已取消，已退还 {coins} 金币。",
     },
     "job.notice.timed_out": {
         "en": "{mention} job {job} (**{alias}**) ran longer than {limit} and was stopped; your {coins} coins "
         "were returned.",
-        "zh-CN": "{mention} 任务 {job}（**{alias}**）运行超过 {limit}，已被停止，已退还 {coins} 币。",
+        "zh-CN": "{mention} 任务 {job}（**{alias}**）运行超过 {limit}，已被停止，已退还 {coins} 金币。",
     },
     "job.notice.unknown": {
         "en": "{mention} RunningHub did not answer when job {job} (**{alias}**) was started. It is not retried "
         "automatically, so you are never charged twice; a moderator will check it, and your {coins} coins stay "
         "held until then.",
         "zh-CN": "{mention} 启动任务 {job}（**{alias}**）时 RunningHub 没有回应。为避免重复扣费不会自动重试；"
-        "管理员会核查，在此之前 {coins} 币保持冻结。",
+        "管理员会核查，在此之前 {coins} 金币保持冻结。",
     },
-    # reasons
+    # reasons a job ended (stored as catalog keys: see bot/jobs/reasons.py)
     "job.reason.node": {
         "en": "Node {node} ({name}) failed: {error}",
         "zh-CN": "节点 {node}（{name}）出错：{error}",
     },
-    "job.reason.generic": {
+    "job.reason.task_failed": {
         "en": "RunningHub reported: {error}",
         "zh-CN": "RunningHub 报告：{error}",
+    },
+    "job.reason.unknown": {
+        "en": "RunningHub gave no reason.",
+        "zh-CN": "RunningHub 没有说明原因。",
+    },
+    "job.reason.content_check": {
+        "en": "RunningHub's content check refused the prompt or images; change them and try again.",
+        "zh-CN": "RunningHub 的内容审核拒绝了提示词或图片，请修改后再试。",
+    },
+    "job.reason.no_coins": {
+        "en": "The bot's RunningHub account has run out of RH coins; a moderator needs to top it up.",
+        "zh-CN": "机器人的 RunningHub 账户 RH币不足，需要管理员充值。",
+    },
+    "job.reason.workflow_changed": {
+        "en": "The workflow changed on RunningHub and no longer matches this alias; a moderator needs to update it.",
+        "zh-CN": "该工作流在 RunningHub 上已改动，与此别名不再匹配，需要管理员更新。",
+    },
+    "job.reason.workflow_gone": {
+        "en": "RunningHub cannot run this workflow right now; a moderator needs to check it.",
+        "zh-CN": "RunningHub 目前无法运行该工作流，需要管理员检查。",
+    },
+    "job.reason.file_too_large": {
+        "en": "RunningHub takes files of at most 30 MB; send a smaller one.",
+        "zh-CN": "RunningHub 只接受不超过 30 MB 的文件，请换一个更小的文件。",
+    },
+    "job.reason.account": {
+        "en": "RunningHub refused the bot's account; a moderator needs to check its API key and membership.",
+        "zh-CN": "RunningHub 拒绝了机器人的账户，需要管理员检查 API 密钥和会员状态。",
+    },
+    "job.reason.transport": {
+        "en": "RunningHub could not be reached; try again in a few minutes.",
+        "zh-CN": "暂时无法连接 RunningHub，请过几分钟再试。",
+    },
+    "job.reason.rejected": {
+        "en": "RunningHub refused to start it (error {code}).",
+        "zh-CN": "RunningHub 拒绝启动（错误 {code}）。",
+    },
+    "job.reason.internal": {
+        "en": "Something went wrong inside the bot; please try again.",
+        "zh-CN": "机器人内部出错，请重试。",
     },
     "job.reason.restarted": {
         "en": "The bot restarted while your files were being prepared; please try again.",
@@ -97,19 +137,20 @@ MESSAGES = {
         "en": "RunningHub no longer knows this task.",
         "zh-CN": "RunningHub 找不到这个任务了。",
     },
-    "job.reason.rejected": {
-        "en": "RunningHub refused to start it: {error}",
-        "zh-CN": "RunningHub 拒绝启动：{error}",
+    "job.reason.start_unconfirmed": {
+        "en": "RunningHub did not confirm the start.",
+        "zh-CN": "RunningHub 未确认任务已启动。",
     },
     # answers and refusals for the member
     "job.ok.queued": {
         "en": "Job {job} (**{alias}**) is queued, position {position}; {coins} coins are held until it finishes. "
         "Results will be posted in this channel.",
-        "zh-CN": "任务 {job}（**{alias}**）已排队，第 {position} 位；{coins} 币已冻结，完成后结算。结果会发到本频道。",
+        "zh-CN": "任务 {job}（**{alias}**）已排队，第 {position} 位；{coins} 金币已冻结，完成后结算。"
+        "结果会发到本频道。",
     },
     "job.ok.cancelled": {
         "en": "Job {job} was cancelled and {coins} coins were returned.",
-        "zh-CN": "任务 {job} 已取消，已退还 {coins} 币。",
+        "zh-CN": "任务 {job} 已取消，已退还 {coins} 金币。",
     },
     "job.ok.resent": {
         "en": "The results of job {job} were posted again.",
@@ -140,8 +181,8 @@ MESSAGES = {
         "zh-CN": "你已有 {count} 个任务在排队或运行，请等其中一个完成。",
     },
     "job.error.upload_failed": {
-        "en": "Your files could not be sent to RunningHub ({error}); nothing was charged.",
-        "zh-CN": "文件无法发送到 RunningHub（{error}），未扣费。",
+        "en": "Your files could not be sent to RunningHub, and nothing was charged. {reason}",
+        "zh-CN": "文件无法发送到 RunningHub，未扣费。{reason}",
     },
     "job.error.cannot_post": {
         "en": "I cannot post messages with files in this channel; ask a moderator to give me Send Messages "
@@ -167,7 +208,7 @@ MESSAGES = {
     },
     "jobs.line": {
         "en": "`{job}` **{alias}** · {state} · {coins} coins · {age} ago",
-        "zh-CN": "`{job}` **{alias}** · {state} · {coins} 币 · {age}前",
+        "zh-CN": "`{job}` **{alias}** · {state} · {coins} 金币 · {age}前",
     },
     # states
     "job.state.preparing": {"en": "preparing", "zh-CN": "准备中"},
@@ -189,8 +230,8 @@ MESSAGES = {
     # /health
     "health.title": {"en": "Health", "zh-CN": "运行状况"},
     "health.account": {
-        "en": "RunningHub: {coins} coins left, {running} tasks running ({api_type})",
-        "zh-CN": "RunningHub：剩余 {coins} 币，{running} 个任务运行中（{api_type}）",
+        "en": "RunningHub: {coins} RH coins left, {running} tasks running ({api_type})",
+        "zh-CN": "RunningHub：剩余 {coins} RH币，{running} 个任务运行中（{api_type}）",
     },
     "health.account_error": {
         "en": "RunningHub account status unavailable: {error}",

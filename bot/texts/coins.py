@@ -9,10 +9,10 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
 
 from bot.db.ledger import Balance, LedgerEntry, Policy
-from bot.messages import t
+from bot.texts import t
+from bot.texts.format import clip, discord_time, mention, one_line, signed
 
 PAGE_SIZE = 10  # ledger rows per history page
 REASON_SHOWN = 120  # characters of a reason shown in a history row
@@ -30,20 +30,6 @@ class HistoryPage:
     pages: int
 
 
-def mention(user_id: int) -> str:
-    return f"<@{user_id}>"
-
-
-def discord_time(moment: datetime | float, style: str = "R") -> str:
-    """A Discord timestamp: each reader sees it in their own time zone ("in 5 hours" for R)."""
-    seconds = moment.timestamp() if isinstance(moment, datetime) else moment
-    return f"<t:{int(seconds)}:{style}>"
-
-
-def signed(number: int) -> str:
-    return f"+{number}" if number > 0 else str(number)
-
-
 def page_count(total: int) -> int:
     """Pages needed for `total` rows; an empty history still has its one (empty) page."""
     return max(1, math.ceil(total / PAGE_SIZE))
@@ -51,12 +37,6 @@ def page_count(total: int) -> int:
 
 def clamp_page(page: int, total: int) -> int:
     return min(max(1, page), page_count(total))
-
-
-def _one_line(text: str, limit: int) -> str:
-    """A reason on one line and cut to `limit` characters, so one row cannot crowd out the page."""
-    flat = " ".join(text.split())
-    return flat if len(flat) <= limit else flat[: limit - 1].rstrip() + "…"
 
 
 # ---- /balance ---------------------------------------------------------------------------------
@@ -108,7 +88,7 @@ def history_line(entry: LedgerEntry, locale: str) -> str:
     if entry.consume_coins is not None:
         details.append(t("coins.history.runninghub", locale, coins=entry.consume_coins))
     if entry.reason:
-        details.append(f"“{_one_line(entry.reason, REASON_SHOWN)}”")
+        details.append(f"“{one_line(entry.reason, REASON_SHOWN)}”")
     return t(
         "coins.history.row",
         locale,
@@ -131,7 +111,7 @@ def history_page(entries: Sequence[LedgerEntry], *, member_id: int, total: int, 
         lines += [history_line(entry, locale) for entry in entries]
         description = "\n".join(lines)
         if len(description) > DESCRIPTION_LIMIT:  # cannot happen with REASON_SHOWN; a guard, not a plan
-            description = description[: DESCRIPTION_LIMIT - 1] + "…"
+            description = clip(description, DESCRIPTION_LIMIT)
     return HistoryPage(
         title=t("coins.history.title", locale, count=total),
         description=description,

@@ -1,0 +1,132 @@
+"""The composition root: the one place where the bot's services are built and wired together.
+
+- `open_resources` opens what must be closed again: the HTTP session, the database, the alias
+  file, and RunningHub's address (starting the built-in simulator when asked for).
+- `build_services` wires everything else around them and a `Notifier`: the ledger, the journal,
+  the RunningHub client, the job service and the webhook receiver.
+
+`python -m bot run` (through `RHBot.setup_hook`), the tests and the benchmarks all build the bot
+with these two, so there is one object graph to read and to change.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import time
+from collections.abc import AsyncIterator, Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp
+
+from bot.config import Settings
+from bot.db.database import Database
+from bot.db.journal import Journal
+from bot.db.ledger import Ledger
+from bot.jobs.notify import Notifier
+from bot.jobs.service import JobService
+from bot.jobs.webhook import WebhookReceiver
+from bot.runninghub.client import RunningHubClient
+from bot.workflows import WorkflowRegistry, load_workflows
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Resources:
+    """What the bot opens at start and closes at the end."""
+
+    settings: Settings
+    session: aiohttp.ClientSession
+    db: Database
+    workflows: WorkflowRegistry
+    runninghub_url: str
+
+
+@contextlib.asynccontextmanager
+async def open_resources(settings: Settings) -> AsyncIterator[Resources]:
+    """Open the alias file, the database, an HTTP session and RunningHub's address; close them after.
+
+    Raises WorkflowConfigError or DatabaseError (one line each) before anything is left open.
+    """
+    workflows = load_workflows(settings.workflows_path)
+    db = await Database.open(settings.database_path)
+    try:
+        async with aiohttp.ClientSession() as session, _runninghub_url(settings) as url:
+            yield Resources(settings=settings, session=session, db=db, workflows=workflows, runninghub_url=url)
+    finally:
+        await db.close()
+
+
+@contextlib.asynccontextmanager
+async def _runninghub_url(settings: Settings) -> AsyncIterator[str]:
+    """The configured RunningHub address, or a simulator started here for the bot's life."""
+    if not settings.use_simulator:
+        yield settings.runninghub_base_url
+        return
+    from bot.runninghub.simulator import Simulator  # only the simulator's users pay for importing it
+
+    simulator = Simulator(api_key=settings.runninghub_api_key, concurrency=settings.runninghub_concurrency)
+    url = await simulator.start()
+    log.info("using the built-in RunningHub simulator at %s (fake results, no coins spent)", url)
+    try:
+        yield url
+    finally:
+        await simulator.stop()
+
+
+@dataclass
+class Services:
+    """Every service of the bot, built once by `build_services`."""
+
+    settings: Settings
+    db: Database
+    workflows: WorkflowRegistry
+    runninghub: RunningHubClient
+    ledger: Ledger
+    journal: Journal
+    jobs: JobService
+    webhook: WebhookReceiver | None
+
+    async def start(self) -> None:
+        """Settle what a previous run left behind and listen for webhooks; the loops start later."""
+        await self.jobs.recover()
+        if self.webhook is not None:
+            await self.webhook.start(self.settings.webhook_host, self.settings.webhook_port)
+
+    def start_loops(self) -> None:
+        self.jobs.start_loops()
+
+    async def stop(self) -> None:
+        if self.webhook is not None:
+            await self.webhook.stop()
+        await self.jobs.stop()
+
+
+def build_services(
+    resources: Resources,
+    notifier: Notifier,
+    *,
+    clock: Callable[[], float] = time.time,
+    client_options: Mapping[str, Any] | None = None,
+    job_options: Mapping[str, Any] | None = None,
+) -> Services:
+    """Wire the bot's services. `client_options` and `job_options` let tests and benchmarks tune timings."""
+    settings = resources.settings
+    ledger = Ledger(resources.db, default_allowance=settings.default_allowance, clock=clock)
+    journal = Journal(resources.db, ledger, clock=clock)
+    runninghub = RunningHubClient(
+        resources.session, resources.runninghub_url, settings.runninghub_api_key, **dict(client_options or {})
+    )
+    jobs = JobService(
+        settings=settings, journal=journal, ledger=ledger, registry=resources.workflows, client=runninghub,
+        session=resources.session, notifier=notifier, clock=clock, **dict(job_options or {}),
+    )
+    webhook = None
+    if settings.webhooks_enabled and settings.webhook_secret:
+        webhook = WebhookReceiver(settings.webhook_secret, jobs.on_webhook, jobs.spawn)
+    return Services(
+        settings=settings, db=resources.db, workflows=resources.workflows, runninghub=runninghub,
+        ledger=ledger, journal=journal, jobs=jobs, webhook=webhook,
+    )

@@ -1,0 +1,46 @@
+"""The buttons on job messages as they are posted: their custom ids, labels and layout.
+
+Custom ids carry the job id, so a click works after any restart: the jobs cog registers a
+`DynamicItem` for each template below and answers the click there. Posting a button needs no
+handler, which is why the notifier can build these views without the cog.
+"""
+
+from __future__ import annotations
+
+import discord
+
+from bot.db.journal import Job
+from bot.texts import t
+
+RERUN = "rh:rerun:{job}"
+DELETE = "rh:delete:{job}"
+# The pattern discord.py matches a click's custom id against, for a `{job}` custom id above.
+JOB_ID_PATTERN = "(?P<job>[0-9]+)"
+
+
+def template(custom_id: str) -> str:
+    """The DynamicItem template of one of the custom ids above."""
+    return custom_id.replace("{job}", JOB_ID_PATTERN)
+
+
+class PostedView(discord.ui.View):
+    """A view whose clicks the registered DynamicItems answer: discord.py need not keep it in memory.
+
+    (A dispatchable view with no timeout is kept for the life of the process, one per message.)
+    """
+
+    def __init__(self) -> None:
+        super().__init__(timeout=None)
+
+    def is_dispatchable(self) -> bool:
+        return False
+
+
+def result_view(job: Job) -> discord.ui.View:
+    """Run again and Delete, under the first message of a job's results."""
+    view = PostedView()
+    view.add_item(discord.ui.Button(label=t("button.rerun", job.locale), style=discord.ButtonStyle.primary,
+                                    emoji="🔁", custom_id=RERUN.format(job=job.id)))
+    view.add_item(discord.ui.Button(label=t("button.delete", job.locale), style=discord.ButtonStyle.secondary,
+                                    emoji="🗑️", custom_id=DELETE.format(job=job.id)))
+    return view

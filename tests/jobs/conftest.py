@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -33,12 +33,6 @@ async def no_sleep(_seconds: float) -> None:
     await asyncio.sleep(0)
 
 
-async def wait_for(predicate: Callable[[], Awaitable[bool]], timeout: float = 10.0) -> None:  # noqa: ASYNC109
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not await predicate():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(0.02)
 
 
 # The RunningHub client's timings in these tests: retries as in production, only much faster.
@@ -86,13 +80,14 @@ class World:
         return self.services.settings
 
     async def generate(self, alias: str, member: int, *, prompt: str | None = "a cat",
-                       images: list[bytes] | None = None, params: str | None = None) -> Job:
+                       images: list[bytes] | None = None, params: str | None = None,
+                       locale: str = "en-US") -> Job:
         workflow = self.registry.get(alias)
         files = {}
         for option, data in zip(("image", "image2", "image3"), images or [], strict=False):
             files[option] = InputFile(option, f"{option}.png", data)
         request = validate_request(workflow, prompt=prompt, files=files, params=params)
-        return await self.service.intake(request, guild_id=GUILD, channel_id=CHANNEL, member_id=member, locale="en-US")
+        return await self.service.intake(request, guild_id=GUILD, channel_id=CHANNEL, member_id=member, locale=locale)
 
     async def job(self, job_id: int) -> Job:
         job = await self.journal.get(job_id, with_outputs=True)

@@ -6,7 +6,6 @@ import asyncio
 import contextlib
 import dataclasses
 import re
-from collections.abc import Callable
 
 from aiohttp import web
 
@@ -18,15 +17,6 @@ from tests.fakediscord.server import FakeDiscord
 
 JOB_LABEL = re.compile(r"#(\d+)")
 
-
-async def wait_until(
-    predicate: Callable[[], bool], timeout: float, what: str, interval: float = 0.05  # noqa: ASYNC109
-) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not predicate():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
-        await asyncio.sleep(interval)
 
 
 def result_messages(fake: FakeDiscord, channel: FakeChannel) -> dict[int, list[FakeMessage]]:

@@ -29,12 +29,12 @@ from tests.drills.support import (
     ledger_rows,
     prompt_of,
     result_messages,
-    wait_until,
 )
 from tests.fakediscord.model import FakeChannel, FakeMember
 from tests.fakediscord.server import FakeDiscord
 from tests.harness import BotProcess, process_env
 from tests.jobs.conftest import png_bytes
+from tests.waiting import eventually
 
 ALLOWANCE = 100
 COST = 10  # z-image in the shipped workflows.toml
@@ -84,7 +84,7 @@ class Drill:
         identified = self.fake.identifies
         bot = BotProcess(self.env, self.cwd)
         self.runs.append(bot)
-        await wait_until(lambda: self.fake.identifies > identified and self.fake.connected, 60,
+        await eventually(lambda: self.fake.identifies > identified and self.fake.connected, 60,
                          f"the bot to connect (run {len(self.runs)}) {self.note}\n{bot.output[-3000:]}")
         return bot
 
@@ -238,7 +238,7 @@ async def test_a_kill_after_discord_took_the_result_does_not_post_it_again(drill
     if not status_message:  # the search for the posted result cannot start from the status message
         drill.fake.inject("POST", r"/channels/\d+/messages", status=503, count=2)
     job_id = await drill.submit(drill.members[0], "one result, posted once")
-    await asyncio.wait_for(slow.stored.wait(), 20)
+    await asyncio.eventually(slow.stored.wait(), 20)
     await bot.kill()  # Discord has the message; the journal still says 'succeeded'
     assert (await drill.states())[job_id] == "succeeded"
     assert (await asyncio.to_thread(status_message_id, drill.database, job_id) is not None) == status_message
@@ -258,9 +258,9 @@ async def test_a_kill_mid_create_leaves_the_job_unknown_holding_its_coins(drill:
     bot = await drill.start()
     prompt = "created while the bot died"
     job_id = await drill.submit(drill.members[1], prompt)
-    await wait_until(lambda: drill.creates_for(prompt) == 1, 20, "the create to reach RunningHub")
+    await eventually(lambda: drill.creates_for(prompt) == 1, 20, "the create to reach RunningHub")
     await bot.kill()
-    await wait_until(lambda: drill.tasks_for(prompt) == 1, 20, "RunningHub to start the task anyway")
+    await eventually(lambda: drill.tasks_for(prompt) == 1, 20, "RunningHub to start the task anyway")
 
     for _ in range(2):  # restarted twice: still never sent again
         bot = await drill.start()
@@ -281,7 +281,7 @@ async def test_a_kill_mid_download_posts_the_result_once_after_the_restart(drill
     drill.sim.slow_downloads(50_000)  # four seconds to fetch the output: the kill lands in the middle
     bot = await drill.start()
     job_id = await drill.submit(drill.members[3], "fetched twice, posted once")
-    await wait_until(lambda: bool(_file_downloads(drill)), 20, "the output download to start")
+    await eventually(lambda: bool(_file_downloads(drill)), 20, "the output download to start")
     await bot.kill()  # the attempt is recorded, nothing was posted
     assert (await drill.states())[job_id] == "succeeded"
 
@@ -308,12 +308,12 @@ async def test_a_kill_mid_upload_fails_the_job_and_returns_its_coins(drill: Dril
         for name, color in (("image", (200, 10, 10)), ("image2", (10, 10, 200)))
     }
     await drill.fake.invoke(member, drill.channel, "generate", {"workflow": "style-transfer", **images})
-    await wait_until(lambda: bool(drill.sim.requests_to("/task/openapi/upload")), 20, "the first upload")
+    await eventually(lambda: bool(drill.sim.requests_to("/task/openapi/upload")), 20, "the first upload")
     await bot.kill()  # the job is 'preparing': its files were in the dead process's memory
     (job_id,) = (await drill.states()).keys()
 
     bot = await drill.start()
-    await wait_until(lambda: _told(drill, member, job_id), 20, "the member to be told")
+    await eventually(lambda: _told(drill, member, job_id), 20, "the member to be told")
     assert await bot.stop() == 0
     assert (await drill.states())[job_id] == "failed"
     assert drill.sim.creates() == []

@@ -21,12 +21,12 @@ from bot.db.invariants import check_invariants
 from bot.jobs.delivery import GIVE_UP_AFTER
 from bot.jobs.states import JobState
 from bot.runninghub.simulator import Simulator
-from tests.drills.support import JOB_LABEL, ledger_rows, result_messages, wait_until
+from tests.drills.support import JOB_LABEL, ledger_rows, result_messages
 from tests.fakediscord.model import FakeChannel, FakeMember, RecordedRequest
 from tests.fakediscord.plugin import fake_discord, fake_discord_server  # noqa: F401 (fixtures)
 from tests.fakediscord.server import FakeDiscord
 from tests.harness import running_bot
-from tests.jobs.conftest import wait_for
+from tests.waiting import eventually
 
 POSTS = r"/channels/\d+/messages"
 COST = 10  # z-image
@@ -59,7 +59,7 @@ class Drill:
         return [r for r in self.fake.requests_to("POST", POSTS) if marker in str((r.json or {}).get("components"))]
 
     async def check_delivered_once(self, job_id: int, prompt: str) -> None:
-        await wait_for(lambda: self.delivered(job_id), timeout=30)
+        await eventually(lambda: self.delivered(job_id), timeout=30)
         posted = result_messages(self.fake, self.channel).get(job_id, [])
         assert len(posted) == 1
         assert prompt in posted[0].content and posted[0].files[0][1].startswith(b"\x89PNG")
@@ -107,7 +107,7 @@ async def test_an_error_raised_at_once_fails_the_attempt_and_the_delivery_is_ret
 ) -> None:
     job_id = await drill.submit("unavailable")
     drill.fake.inject("POST", POSTS, status=status, count=1, via=via)
-    await wait_until(lambda: bool(drill.result_posts(job_id)), 20, "the first result post")
+    await eventually(lambda: bool(drill.result_posts(job_id)), 20, "the first result post")
     job = await drill.bot.services.journal.get(job_id)
     assert job is not None and job.state == "succeeded"  # charged, waiting for its next attempt
     await drill.check_delivered_once(job_id, "unavailable")
@@ -159,7 +159,7 @@ async def test_an_outage_longer_than_the_retries_leaves_the_job_for_resend(drill
         job = await drill.bot.services.journal.get(job_id)
         return job is not None and job.next_delivery_at > time.time() + 86400
 
-    await wait_for(given_up, timeout=30)
+    await eventually(given_up, timeout=30)
     job = await drill.bot.services.journal.get(job_id)
     assert job is not None and job.state == JobState.SUCCEEDED
     assert [r.status for r in drill.result_posts(job_id)] == [503] * GIVE_UP_AFTER  # then it stopped trying
@@ -190,6 +190,6 @@ async def test_a_retried_delivery_never_takes_an_older_deployments_message_for_i
                     fake_discord.inject("POST", POSTS, status=503, count=3)
                 job_id = await drill.submit(f"{deployment} deployment")
                 assert job_id == 1
-                await wait_for(lambda drill=drill: drill.delivered(1), timeout=20)
+                await eventually(lambda drill=drill: drill.delivered(1), timeout=20)
     results = [m for m in fake_discord.messages(channel) if "rh:rerun:1" in m.custom_ids]
     assert [m.content.splitlines()[-1] for m in results] == ["> first deployment", "> second deployment"]

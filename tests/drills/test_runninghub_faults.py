@@ -21,7 +21,8 @@ from bot.errors import UserError
 from bot.jobs.states import JobState
 from bot.runninghub.simulator import CREATE_PATH, Simulator
 from tests.drills.support import ledger_rows, prompt_of
-from tests.jobs.conftest import GUILD, World, open_world, png_bytes, wait_for
+from tests.jobs.conftest import GUILD, World, open_world, png_bytes
+from tests.waiting import eventually
 
 UPLOAD_PATH = "/task/openapi/upload"
 OUTPUTS_PATH = "/task/openapi/outputs"
@@ -85,7 +86,7 @@ async def test_runninghub_refusing_connections_then_coming_up(world: World) -> N
     assert (await world.ledger.balance(GUILD, 4)).available == 100
 
     # The scheduler keeps trying and backing off; the jobs wait, holding their coins.
-    await wait_for(lambda: _attempts_at_least(world, jobs[0].id, 2), timeout=10)
+    await eventually(lambda: _attempts_at_least(world, jobs[0].id, 2), timeout=10)
     health = await world.service.health()
     assert health.account is None and health.account_error
     assert health.waiting == 3
@@ -95,7 +96,7 @@ async def test_runninghub_refusing_connections_then_coming_up(world: World) -> N
 
     await start_sim(world)
     for job in jobs:
-        await wait_for(lambda job=job: world.state_is(job.id, JobState.DELIVERED), timeout=20)
+        await eventually(lambda job=job: world.state_is(job.id, JobState.DELIVERED), timeout=20)
     await check_charged_once(world, jobs)
     assert (await world.service.health()).account is not None
 
@@ -111,12 +112,12 @@ async def test_runninghub_hanging_on_uploads_and_polls(world: World) -> None:
     styled = await world.generate("style-transfer", member=1, prompt=None,
                                   images=[png_bytes((1, 2, 3)), png_bytes((4, 5, 6))])
     jobs = [await world.generate("z-image", member=m, prompt=f"hang {m}") for m in (2, 3)]
-    await wait_for(lambda: world.state_is(jobs[-1].id, "queued", "running"), timeout=10)
+    await eventually(lambda: world.state_is(jobs[-1].id, "queued", "running"), timeout=10)
     # Now every poll hangs for a while: longer than the tasks take, so they finish unwatched.
     world.sim.hang_next(8, path=OUTPUTS_PATH, seconds=60)
     for job in jobs:
-        await wait_for(lambda job=job: world.state_is(job.id, JobState.DELIVERED), timeout=30)
-    await wait_for(lambda: world.state_is(styled.id, JobState.DELIVERED), timeout=30)
+        await eventually(lambda job=job: world.state_is(job.id, JobState.DELIVERED), timeout=30)
+    await eventually(lambda: world.state_is(styled.id, JobState.DELIVERED), timeout=30)
     assert len(world.sim.requests_to(UPLOAD_PATH)) == 4  # two hung, two answered
     assert len(world.sim.uploads) == 2
     await check_charged_once(world, jobs)
@@ -132,12 +133,12 @@ async def test_runninghub_5xx_and_broken_json_on_polls_and_uploads(world: World,
     styled = await world.generate("style-transfer", member=1, prompt=None,
                                   images=[png_bytes((7, 8, 9)), png_bytes((9, 8, 7))])
     jobs = [await world.generate("z-image", member=m, prompt=f"{status} {m}") for m in (2, 3, 4)]
-    await wait_for(lambda: world.state_is(jobs[0].id, "queued", "running"), timeout=10)
+    await eventually(lambda: world.state_is(jobs[0].id, "queued", "running"), timeout=10)
     # A stretch of broken answers to every poll, longer than a task takes.
     world.sim.fail_next(15, status=status, path=OUTPUTS_PATH)
     world.sim.malformed_next(5, path=OUTPUTS_PATH)
     for job in [*jobs, styled]:
-        await wait_for(lambda job=job: world.state_is(job.id, JobState.DELIVERED), timeout=30)
+        await eventually(lambda job=job: world.state_is(job.id, JobState.DELIVERED), timeout=30)
     await check_charged_once(world, jobs)
     await check_cost_charged(world, styled.id)
     assert not world.notifier.of("notice")  # nobody was told their job failed
@@ -149,10 +150,10 @@ async def test_queue_full_for_stretches_leaves_jobs_pending_then_runs_them(world
     world.sim.fail_next_with_code(5, code, path=CREATE_PATH)
     jobs = [await world.generate("z-image", member=m % 4, prompt=f"busy {code} {m}") for m in range(8)]
     await world.service.start()
-    await wait_for(lambda: _any_delivered(world, jobs), timeout=20)
+    await eventually(lambda: _any_delivered(world, jobs), timeout=20)
     world.sim.fail_next_with_code(5, code, path=CREATE_PATH)  # a second stretch, with jobs still waiting
     for job in jobs:
-        await wait_for(lambda job=job: world.state_is(job.id, JobState.DELIVERED), timeout=30)
+        await eventually(lambda job=job: world.state_is(job.id, JobState.DELIVERED), timeout=30)
     assert len(world.sim.creates()) == 10 + len(jobs)  # each refusal, then exactly one real create each
     assert sum([(await world.job(job.id)).attempts for job in jobs]) == 10
     assert world.sim.max_concurrent_seen <= CONCURRENCY
@@ -177,8 +178,8 @@ async def test_a_create_without_a_usable_answer_is_unknown_and_never_sent_again(
     await world.service.start()
     job = await world.generate("z-image", member=5, prompt=f"create {fault}")
     later = await world.generate("z-image", member=6, prompt=f"after {fault}")
-    await wait_for(lambda: world.state_is(job.id, JobState.UNKNOWN), timeout=10)
-    await wait_for(lambda: world.state_is(later.id, JobState.DELIVERED), timeout=20)  # the queue goes on
+    await eventually(lambda: world.state_is(job.id, JobState.UNKNOWN), timeout=10)
+    await eventually(lambda: world.state_is(later.id, JobState.DELIVERED), timeout=20)  # the queue goes on
     await asyncio.sleep(1.0)  # many scheduler and poller passes
     creates = [r for r in world.sim.creates() if prompt_of(r.json["nodeInfoList"]) == f"create {fault}"]
     assert len(creates) == 1
@@ -195,9 +196,9 @@ async def test_a_task_that_fails_at_runninghub_is_refunded_once(world: World) ->
     await world.service.start()
     world.sim.fail_next_task()
     job = await world.generate("z-image", member=7, prompt="out of memory")
-    await wait_for(lambda: world.state_is(job.id, "queued", "running"), timeout=10)
+    await eventually(lambda: world.state_is(job.id, "queued", "running"), timeout=10)
     world.sim.fail_next(4, status=502, path=OUTPUTS_PATH)
-    await wait_for(lambda: world.state_is(job.id, JobState.FAILED), timeout=20)
+    await eventually(lambda: world.state_is(job.id, JobState.FAILED), timeout=20)
     assert await ledger_rows(world.db, job.id) == [("hold", -COST, COST), ("release", COST, -COST)]
     await world.books_balance()
 
@@ -211,9 +212,9 @@ async def test_a_lost_create_holds_the_only_slot_only_while_runninghub_runs_it(w
     world.sim.lose_answer_next(1, path=CREATE_PATH)  # RunningHub starts the task; the answer is lost
     await world.service.start()
     lost = await world.generate("z-image", member=1, prompt="answer lost")
-    await wait_for(lambda: world.state_is(lost.id, JobState.UNKNOWN), timeout=10)
+    await eventually(lambda: world.state_is(lost.id, JobState.UNKNOWN), timeout=10)
     after = await world.generate("z-image", member=2, prompt="next in line")
-    await wait_for(lambda: world.state_is(after.id, JobState.DELIVERED), timeout=8)  # not 1200 s later
+    await eventually(lambda: world.state_is(after.id, JobState.DELIVERED), timeout=8)  # not 1200 s later
     # ...and not before the lost task had ended: the account never ran two at once.
     (task,) = [t for t in world.sim.tasks.values() if prompt_of(t.node_info_list) == "answer lost"]
     assert task.finished_at is not None

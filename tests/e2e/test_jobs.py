@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import re
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,6 +36,7 @@ from tests.fakediscord.plugin import fake_discord, fake_discord_server  # noqa: 
 from tests.fakediscord.server import FakeDiscord
 from tests.harness import running_bot
 from tests.samples import png_bytes, wav_bytes
+from tests.waiting import eventually
 
 MANAGE_GUILD = discord.Permissions(manage_guild=True)
 ALLOWANCE = 100
@@ -45,13 +46,6 @@ CHANNEL_POSTS = r"/channels/\d+/messages"
 # Long enough to inject a Discord fault after the task started and before its result is posted.
 RUNS_A_WHILE = {"queue_seconds": 0.05, "run_seconds": 0.5, "concurrency": 1}
 
-
-async def eventually(condition: Callable[[], Awaitable[bool]], timeout: float = 15) -> None:  # noqa: ASYNC109
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not await condition():
-        assert loop.time() < deadline, "condition not met in time"
-        await asyncio.sleep(0.02)
 
 
 @dataclass

@@ -10,8 +10,9 @@ from PIL import Image
 from bot.errors import UserError
 from bot.jobs.states import JobState
 from bot.jobs.webhook import WebhookReceiver
-from tests.jobs.conftest import GUILD, World, png_bytes, wait_for
+from tests.jobs.conftest import GUILD, World, png_bytes
 from tests.samples import wav_bytes
+from tests.waiting import eventually
 
 
 async def balance(world: World, member: int) -> tuple[int, int]:
@@ -23,7 +24,7 @@ async def test_text_to_image_is_delivered_and_charged(world: World) -> None:
     await world.service.start()
     job = await world.generate("z-image", member=1, prompt="a cat")
     assert await balance(world, 1) == (90, 10)  # held while it runs
-    await wait_for(lambda: world.state_is(job.id, JobState.DELIVERED))
+    await eventually(lambda: world.state_is(job.id, JobState.DELIVERED))
 
     results = world.notifier.of("result", job.id)
     assert len(results) == 1
@@ -43,7 +44,7 @@ async def test_style_transfer_uploads_both_images_onto_nodes_21_and_24(world: Wo
     await world.service.start()
     source, style = png_bytes((255, 0, 0)), png_bytes((0, 0, 255))
     job = await world.generate("style-transfer", member=2, prompt=None, images=[source, style])
-    await wait_for(lambda: world.state_is(job.id, JobState.DELIVERED))
+    await eventually(lambda: world.state_is(job.id, JobState.DELIVERED))
     names = {data: name for name, data in world.sim.uploads.items()}
     assert source in names and style in names
     nodes = world.sim.creates()[0].json["nodeInfoList"]
@@ -57,8 +58,8 @@ async def test_failed_task_is_explained_and_refunded(world: World) -> None:
     world.sim.fail_next_task({"node_id": "276", "node_name": "SONIC_PreData", "exception_type": "TypeError",
                               "exception_message": "missing 2 required positional arguments", "traceback": "[]"})
     job = await world.generate("z-image", member=3)
-    await wait_for(lambda: world.state_is(job.id, JobState.FAILED))
-    await wait_for(lambda: _has_notice(world, job.id))
+    await eventually(lambda: world.state_is(job.id, JobState.FAILED))
+    await eventually(lambda: _has_notice(world, job.id))
     notice = world.notifier.of("notice", job.id)[0].text
     assert "276" in notice and "SONIC_PreData" in notice and "TypeError" in notice
     assert "Traceback" not in notice and "execution.py" not in notice
@@ -71,7 +72,7 @@ async def test_a_notice_that_fails_is_retried_without_editing_the_status_again(w
     await world.service.start()
     world.sim.fail_next_task()
     job = await world.generate("z-image", member=19)
-    await wait_for(lambda: _has_notice(world, job.id), timeout=15)
+    await eventually(lambda: _has_notice(world, job.id), timeout=15)
     assert len(world.notifier.of("notice", job.id)) == 1
     status = world.notifier.of("status", job.id)[0]
     assert [e for e in status.edits if "failed" in e] == [status.edits[-1]]  # the ending shown once
@@ -89,7 +90,7 @@ async def test_concurrency_one_is_fair_across_members_and_never_exceeded(world: 
     jobs.append(await world.generate("z-image", member=3, prompt="c"))
     await world.service.start()
     for job in jobs:
-        await wait_for(lambda job=job: world.state_is(job.id, JobState.DELIVERED), timeout=20)
+        await eventually(lambda job=job: world.state_is(job.id, JobState.DELIVERED), timeout=20)
     assert world.sim.max_concurrent_seen == 1
     prompts = [next(n["fieldValue"] for n in c.json["nodeInfoList"] if n["nodeId"] == "6") for c in world.sim.creates()]
     # round-robin: a member's second job waits until every other member had one
@@ -103,7 +104,7 @@ async def test_capacity_refusals_leave_jobs_pending_until_a_slot_frees(world: Wo
     world.service.scheduler.backoff_base = 0.02
     await world.service.start()
     job = await world.generate("z-image", member=1)
-    await wait_for(lambda: world.state_is(job.id, JobState.DELIVERED))
+    await eventually(lambda: world.state_is(job.id, JobState.DELIVERED))
     assert len(world.sim.creates()) == 4  # three refusals, then the real one
     assert len(world.sim.tasks) == 1
     assert (await world.job(job.id)).attempts == 3
@@ -113,24 +114,24 @@ async def test_lost_create_answer_becomes_unknown_and_is_never_resubmitted(world
     world.sim.lose_answer_next(1)
     await world.service.start()
     job = await world.generate("z-image", member=4)
-    await wait_for(lambda: world.state_is(job.id, JobState.UNKNOWN))
+    await eventually(lambda: world.state_is(job.id, JobState.UNKNOWN))
     await asyncio.sleep(0.5)  # several scheduler and poller passes
     assert len(world.sim.creates()) == 1
     assert len(world.sim.tasks) == 1  # it really was created
     assert await balance(world, 4) == (90, 10)  # held until a moderator decides
     health = await world.service.health()
     assert [j.id for j in health.unknown] == [job.id]
-    await wait_for(lambda: _has_notice(world, job.id))
+    await eventually(lambda: _has_notice(world, job.id))
     await world.books_balance()
 
 
 async def test_poll_errors_do_not_fail_the_job(world: World) -> None:
     await world.service.start()
     job = await world.generate("z-image", member=5)
-    await wait_for(lambda: world.state_is(job.id, "queued", "running"))
+    await eventually(lambda: world.state_is(job.id, "queued", "running"))
     world.sim.fail_next(6, status=502, path="/task/openapi/outputs")
     world.sim.malformed_next(3, path="/task/openapi/outputs")
-    await wait_for(lambda: world.state_is(job.id, JobState.DELIVERED), timeout=15)
+    await eventually(lambda: world.state_is(job.id, JobState.DELIVERED), timeout=15)
     assert await balance(world, 5) == (90, 0)
     charges = [e for e in await world.ledger.history(GUILD, 5, limit=50) if e.kind == "charge"]
     assert len(charges) == 1
@@ -143,22 +144,22 @@ async def test_timeout_cancels_at_runninghub_and_refunds(world: World, sim_optio
     object.__setattr__(workflow, "timeout", 1)
     await world.service.start()
     job = await world.generate("z-image", member=6)
-    await wait_for(lambda: world.state_is(job.id, JobState.TIMED_OUT), timeout=10)
+    await eventually(lambda: world.state_is(job.id, JobState.TIMED_OUT), timeout=10)
     assert world.sim.requests_to("/task/openapi/cancel")
     assert await balance(world, 6) == (100, 0)
-    await wait_for(lambda: _has_notice(world, job.id))
+    await eventually(lambda: _has_notice(world, job.id))
     await world.books_balance()
 
 
 async def test_restart_while_running_delivers_and_charges_exactly_once(world: World) -> None:
     await world.service.start()
     job = await world.generate("z-image", member=7)
-    await wait_for(lambda: world.state_is(job.id, "queued", "running"))
+    await eventually(lambda: world.state_is(job.id, "queued", "running"))
     await world.service.stop()  # the process "dies" with the task at RunningHub
     await asyncio.sleep(0.4)  # the task finishes while nobody watches
     world.service = world.new_service()
     await world.service.start()
-    await wait_for(lambda: world.state_is(job.id, JobState.DELIVERED))
+    await eventually(lambda: world.state_is(job.id, JobState.DELIVERED))
     await asyncio.sleep(0.3)
     assert len(world.notifier.of("result", job.id)) == 1
     assert len(world.sim.creates()) == 1
@@ -170,7 +171,7 @@ async def test_crash_mid_submit_is_unknown_after_restart(world: World) -> None:
     job = await world.generate("z-image", member=8)
     assert await world.journal.claim_submit(job.id)  # the create was "in flight" when we died
     await world.service.start()
-    await wait_for(lambda: world.state_is(job.id, JobState.UNKNOWN))
+    await eventually(lambda: world.state_is(job.id, JobState.UNKNOWN))
     await asyncio.sleep(0.2)
     assert world.sim.creates() == []
 
@@ -179,7 +180,7 @@ async def test_failed_post_is_retried_and_delivered_once(world: World) -> None:
     world.notifier.fail_results = 2
     await world.service.start()
     job = await world.generate("z-image", member=9)
-    await wait_for(lambda: world.state_is(job.id, JobState.DELIVERED), timeout=15)
+    await eventually(lambda: world.state_is(job.id, JobState.DELIVERED), timeout=15)
     assert len(world.notifier.of("result", job.id)) == 1
     assert await balance(world, 9) == (90, 0)
 
@@ -191,7 +192,7 @@ async def test_image_over_the_upload_limit_is_reencoded_to_fit(world: World, sim
     world.notifier.limit = 1024 * 1024
     await world.service.start()
     job = await world.generate("z-image", member=10)
-    await wait_for(lambda: world.state_is(job.id, JobState.DELIVERED), timeout=20)
+    await eventually(lambda: world.state_is(job.id, JobState.DELIVERED), timeout=20)
     result = world.notifier.of("result", job.id)[0]
     name, data = result.files[0]
     assert len(data) <= 1024 * 1024 and data.startswith(b"\xff\xd8")  # a JPEG now
@@ -209,7 +210,7 @@ async def test_audio_too_large_goes_out_as_a_link(world: World, tmp_path) -> Non
     request = validate_request(workflow, prompt="hello there", files={"audio": InputFile("audio", "me.wav", wav)},
                                params=None)
     job = await world.service.intake(request, guild_id=GUILD, channel_id=1, member_id=11, locale="en-US")
-    await wait_for(lambda: world.state_is(job.id, JobState.DELIVERED), timeout=15)
+    await eventually(lambda: world.state_is(job.id, JobState.DELIVERED), timeout=15)
     result = world.notifier.of("result", job.id)[0]
     assert result.files == []
     assert "/sim/files/" in result.text and "expire" in result.text
@@ -219,7 +220,7 @@ async def test_audio_too_large_goes_out_as_a_link(world: World, tmp_path) -> Non
 async def test_cancel_refunds_and_stops_the_task(world: World) -> None:
     await world.service.start()
     job = await world.generate("z-image", member=12)
-    await wait_for(lambda: world.state_is(job.id, "queued", "running"))
+    await eventually(lambda: world.state_is(job.id, "queued", "running"))
     with pytest.raises(UserError) as refused:
         await world.service.cancel(job.id, guild_id=GUILD, actor_id=99, is_moderator=False)
     assert refused.value.key == "job.error.not_yours"
@@ -235,9 +236,9 @@ async def test_cancel_refunds_and_stops_the_task(world: World) -> None:
 async def test_rerun_is_a_new_job_with_the_same_inputs(world: World) -> None:
     await world.service.start()
     first = await world.generate("z-image", member=13, prompt="a red fox")
-    await wait_for(lambda: world.state_is(first.id, JobState.DELIVERED))
+    await eventually(lambda: world.state_is(first.id, JobState.DELIVERED))
     again = await world.service.rerun(first.id, guild_id=GUILD, member_id=13, locale=None)
-    await wait_for(lambda: world.state_is(again.id, JobState.DELIVERED))
+    await eventually(lambda: world.state_is(again.id, JobState.DELIVERED))
     assert again.id != first.id and again.source_job_id == first.id
     bodies = [c.json["nodeInfoList"] for c in world.sim.creates()]
     assert bodies[0] == bodies[1]
@@ -248,7 +249,7 @@ async def test_rerun_is_a_new_job_with_the_same_inputs(world: World) -> None:
 async def test_resend_posts_again_without_running_or_charging(world: World) -> None:
     await world.service.start()
     job = await world.generate("z-image", member=14)
-    await wait_for(lambda: world.state_is(job.id, JobState.DELIVERED))
+    await eventually(lambda: world.state_is(job.id, JobState.DELIVERED))
     await world.service.resend(job.id, guild_id=GUILD, actor_id=14, is_moderator=False)
     results = world.notifier.of("result", job.id)
     assert len(results) == 2 and results[0].files[0][1] == results[1].files[0][1]
@@ -279,7 +280,7 @@ async def test_an_unconfirmed_start_does_not_count_against_the_cap(world: World)
     world.sim.lose_answer_next(1)
     await world.service.start()
     lost = await world.generate("z-image", member=18, prompt="lost")
-    await wait_for(lambda: world.state_is(lost.id, JobState.UNKNOWN))
+    await eventually(lambda: world.state_is(lost.id, JobState.UNKNOWN))
     jobs = [await world.generate("z-image", member=18, prompt=f"p{i}") for i in range(3)]
     assert len(jobs) == 3  # three more waiting or running beside the unknown one
     with pytest.raises(UserError):
@@ -300,7 +301,7 @@ async def test_webhook_wakes_the_poller(world: World, sim_options: dict, service
         await world.service.start()
         job = await world.generate("z-image", member=17)
         # the poll interval is 30 s: only the webhook can make this quick
-        await wait_for(lambda: world.state_is(job.id, JobState.DELIVERED), timeout=8)
+        await eventually(lambda: world.state_is(job.id, JobState.DELIVERED), timeout=8)
         assert receiver.received >= 1
         create = world.sim.creates()[0]
         assert create.json["webhookUrl"].endswith(f"/rh/{'s' * 24}?job={job.id}")

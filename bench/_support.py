@@ -32,7 +32,7 @@ from bot.config import SIMULATOR_API_KEY, settings_from_mapping
 from bot.db.database import Database
 from bot.db.journal import Job, Journal
 from bot.db.ledger import Ledger
-from bot.jobs.notify import OutgoingFile
+from bot.jobs.notifier import OutgoingFile
 from bot.jobs.service import JobService
 from bot.runninghub.client import RunningHubClient
 from bot.workflows import WorkflowRegistry, load_workflows

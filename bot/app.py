@@ -24,7 +24,7 @@ from bot.config import Settings
 from bot.db.database import Database
 from bot.db.journal import Journal
 from bot.db.ledger import Ledger
-from bot.jobs.notify import Notifier
+from bot.jobs.notifier import Notifier
 from bot.jobs.service import JobService
 from bot.jobs.webhook import WebhookReceiver
 from bot.runninghub.client import RunningHubClient

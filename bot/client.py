@@ -12,8 +12,8 @@ import discord
 from discord.ext import commands
 
 from bot.app import Resources, Services, build_services
+from bot.ui.discord_notifier import DiscordNotifier
 from bot.ui.i18n import CatalogTranslator
-from bot.ui.notifier import DiscordNotifier
 from bot.ui.tree import RHTree
 
 log = logging.getLogger(__name__)

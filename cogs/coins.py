@@ -88,7 +88,7 @@ class HistoryPageButton(
     async def callback(self, interaction: Interaction) -> None:
         async with refusals(interaction):
             if not interaction_is_moderator(interaction):
-                raise UserError("frame.error.moderator_only", command="quota history")
+                raise UserError("error.moderator_only", command="quota history")
             await interaction.response.defer()  # an update of the page message, answered below
             embed, view = await history_message(interaction, self.member_id, self.page)
             await interaction.edit_original_response(embed=embed, view=view)

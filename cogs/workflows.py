@@ -43,7 +43,7 @@ class Workflows(commands.Cog):
         locale = locale_of(interaction)
         available = self.registry.all()
         if not available:
-            await reply(interaction, t("frame.workflows.empty", locale))
+            await reply(interaction, t("workflows.empty", locale))
             return
         # One embed per message keeps every message under the 6000-character total.
         for embed in workflow_embeds(available, locale):

@@ -256,14 +256,14 @@ def test_is_moderator() -> None:
 
 def test_refusals_are_localized_and_unexpected_errors_are_not_refusals() -> None:
     assert refusal_for(NotModerator("x"), "zh-CN", "health") == t(
-        "frame.error.moderator_only", "zh-CN", command="health"
+        "error.moderator_only", "zh-CN", command="health"
     )
     assert "`/quota grant`" in (
         refusal_for(app_commands.MissingPermissions(["manage_guild"]), "en", "quota grant") or ""
     )
     cooldown = app_commands.CommandOnCooldown(app_commands.Cooldown(1, 10), 4.2)
     assert refusal_for(cooldown, "en", "generate") == t(
-        "frame.error.cooldown", "en", command="generate", seconds=5
+        "error.cooldown", "en", command="generate", seconds=5
     )
     missing = refusal_for(app_commands.BotMissingPermissions(["attach_files"]), "en", "generate") or ""
     assert "Attach Files" in missing

@@ -19,7 +19,7 @@ def placeholders(text: str) -> set[str]:
 
 def test_every_entry_has_english_and_chinese_with_the_same_placeholders() -> None:
     entries = messages()
-    assert "frame.error.unexpected" in entries  # the frame's module is part of the merged catalog
+    assert "error.unexpected" in entries  # the frame's module is part of the merged catalog
     for key, entry in entries.items():
         assert set(entry) == {ENGLISH, CHINESE}, key
         assert entry[ENGLISH].strip() and entry[CHINESE].strip(), key
@@ -53,10 +53,10 @@ def test_language_fallbacks(locales: tuple[str | None, ...], expected: str) -> N
 
 
 def test_t_renders_in_the_language_and_falls_back_to_english() -> None:
-    assert t("frame.workflows.cost", "zh-CN", cost=20) == "20 金币"
-    assert t("frame.workflows.cost", "en-US", cost=20) == "20 coins"
-    assert t("frame.workflows.cost", "pt-BR", cost=20) == "20 coins"
-    assert t("frame.workflows.cost", None, cost=20) == "20 coins"
+    assert t("workflows.cost", "zh-CN", cost=20) == "20 金币"
+    assert t("workflows.cost", "en-US", cost=20) == "20 coins"
+    assert t("workflows.cost", "pt-BR", cost=20) == "20 coins"
+    assert t("workflows.cost", None, cost=20) == "20 coins"
 
 
 def interaction(locale: discord.Locale | None, guild_locale: discord.Locale | None) -> discord.Interaction:

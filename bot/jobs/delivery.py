@@ -23,7 +23,7 @@ import aiohttp
 from PIL import Image
 
 from bot.db.journal import Job, JobOutput, Journal
-from bot.jobs.notify import DeliveryError, Notifier, OutgoingFile
+from bot.jobs.notifier import DeliveryError, Notifier, OutgoingFile
 from bot.jobs.pipeline import OutputTooLarge, download_output
 from bot.jobs.states import JobState
 from bot.texts.jobs import ResultContent, final_status, result_more_text, result_text

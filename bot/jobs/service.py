@@ -21,7 +21,7 @@ from bot.db.journal import Job, Journal
 from bot.db.ledger import Ledger
 from bot.errors import UserError
 from bot.jobs.delivery import Delivery
-from bot.jobs.notify import DeliveryError, Notifier
+from bot.jobs.notifier import DeliveryError, Notifier
 from bot.jobs.pipeline import JobRequest, build_node_info, upload_inputs
 from bot.jobs.poller import Poller
 from bot.jobs.reasons import reason_for_error

@@ -91,7 +91,7 @@ class Msg:
         if isinstance(decoded, Msg) and decoded.key in messages():
             return decoded
         # Not one of ours (a row written before reasons were keys): its words are all there is.
-        return cls("frame.raw", {"text": raw})
+        return cls("raw", {"text": raw})
 
 
 def _encode(value: Any) -> Any:

@@ -27,27 +27,27 @@ def _shown(value: Any) -> str:
 
 def describe_option_input(item: WorkflowInput, locale: str) -> str:
     """`image` (image) or `prompt` (text, up to 1500 characters)."""
-    details = [t(f"frame.kind.{item.kind}", locale)]
+    details = [t(f"kind.{item.kind}", locale)]
     if item.kind == "text" and item.max_length:
-        details.append(t("frame.workflows.max_length", locale, count=item.max_length))
+        details.append(t("workflows.max_length", locale, count=item.max_length))
     return f"`{item.name}` ({', '.join(details)})"
 
 
 def describe_param(item: WorkflowInput, locale: str) -> str:
     """• `steps`: whole number, 1 to 60, default 25 — what it does."""
-    details = [t(f"frame.kind.{item.kind}", locale)]
+    details = [t(f"kind.{item.kind}", locale)]
     if item.choices:
         details.append(
-            t("frame.workflows.choices", locale, choices=", ".join(f"`{c}`" for c in item.choices))
+            t("workflows.choices", locale, choices=", ".join(f"`{c}`" for c in item.choices))
         )
     elif item.min is not None and item.max is not None:
-        details.append(t("frame.workflows.range", locale, min=item.min, max=item.max))
+        details.append(t("workflows.range", locale, min=item.min, max=item.max))
     elif item.min is not None:
-        details.append(t("frame.workflows.at_least", locale, min=item.min))
+        details.append(t("workflows.at_least", locale, min=item.min))
     elif item.max is not None:
-        details.append(t("frame.workflows.at_most", locale, max=item.max))
+        details.append(t("workflows.at_most", locale, max=item.max))
     if item.default is not None:
-        details.append(t("frame.workflows.default", locale, value=_shown(item.default)))
+        details.append(t("workflows.default", locale, value=_shown(item.default)))
     line = f"• `{item.name}`: {', '.join(details)}"
     if item.description:
         line += f" — {item.description}"
@@ -56,23 +56,23 @@ def describe_param(item: WorkflowInput, locale: str) -> str:
 
 def workflow_field(workflow: Workflow, locale: str) -> tuple[str, str]:
     """(field name, field value) for one alias, within Discord's field limits."""
-    name = f"{workflow.alias} · {t('frame.workflows.cost', locale, cost=workflow.cost)}"
+    name = f"{workflow.alias} · {t('workflows.cost', locale, cost=workflow.cost)}"
     options = [i for i in workflow.inputs if not i.is_param]
     needed = [describe_option_input(i, locale) for i in options if i.required]
     optional = [describe_option_input(i, locale) for i in options if not i.required]
     lines = [workflow.description]
     lines.append(
         t(
-            "frame.workflows.needs",
+            "workflows.needs",
             locale,
-            inputs=", ".join(needed) or t("frame.workflows.nothing_needed", locale),
+            inputs=", ".join(needed) or t("workflows.nothing_needed", locale),
         )
     )
     if optional:
-        lines.append(t("frame.workflows.optional", locale, inputs=", ".join(optional)))
+        lines.append(t("workflows.optional", locale, inputs=", ".join(optional)))
     params = [describe_param(i, locale) for i in workflow.inputs if i.is_param]
     if params:
-        lines.append(t("frame.workflows.params", locale))
+        lines.append(t("workflows.params", locale))
         lines.extend(params)
     return clip(name, FIELD_NAME_LIMIT), clip("\n".join(lines), FIELD_VALUE_LIMIT)
 
@@ -99,10 +99,10 @@ def workflow_pages(workflows: Sequence[Workflow], locale: str) -> list[WorkflowP
         used += len(name) + len(value)
     return [
         WorkflowPage(
-            title=t("frame.workflows.title", locale) if len(pages) == 1
-            else t("frame.workflows.page", locale, page=number, pages=len(pages)),
+            title=t("workflows.title", locale) if len(pages) == 1
+            else t("workflows.page", locale, page=number, pages=len(pages)),
             fields=fields,
-            footer=t("frame.workflows.footer", locale),
+            footer=t("workflows.footer", locale),
         )
         for number, fields in enumerate(pages, start=1)
     ]
@@ -116,7 +116,7 @@ MAX_CHOICE_NAME = 100  # Discord's limit on a choice's name
 def choice_name(workflow: Workflow, locale: str) -> str:
     """ "style-transfer — Restyle a photo · image, image2 · 20 coins", cut to fit 100 characters."""
     needs = ", ".join(i.name for i in workflow.required_inputs if not i.is_param)
-    tail = " · ".join(p for p in (needs, t("frame.workflows.cost", locale, cost=workflow.cost)) if p)
+    tail = " · ".join(p for p in (needs, t("workflows.cost", locale, cost=workflow.cost)) if p)
     head = workflow.alias
     room = MAX_CHOICE_NAME - len(head) - len(tail) - len(" —  · ")
     description = workflow.description.strip()

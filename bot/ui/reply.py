@@ -58,4 +58,4 @@ async def refusals(interaction: discord.Interaction) -> AsyncIterator[None]:
         await reply(interaction, exc.render(locale_of(interaction)))
     except Exception:
         log.exception("button %s failed", interaction.data.get("custom_id") if interaction.data else "?")
-        await reply(interaction, t("frame.error.unexpected", locale_of(interaction)))
+        await reply(interaction, t("error.unexpected", locale_of(interaction)))

@@ -26,23 +26,23 @@ def refusal_for(error: BaseException, locale: str, command: str) -> str | None:
             return None
     # The specific CheckFailure subclasses come before the generic one.
     if isinstance(error, app_commands.NoPrivateMessage):
-        return t("frame.error.guild_only", locale)
+        return t("error.guild_only", locale)
     if isinstance(error, app_commands.CommandOnCooldown):
         return t(
-            "frame.error.cooldown", locale, command=command, seconds=max(1, math.ceil(error.retry_after))
+            "error.cooldown", locale, command=command, seconds=max(1, math.ceil(error.retry_after))
         )
     if isinstance(error, app_commands.BotMissingPermissions):
         names = ", ".join(
             p.replace("_", " ").replace("guild", "server").title() for p in error.missing_permissions
         )
-        return t("frame.error.bot_missing_permissions", locale, permissions=names)
+        return t("error.bot_missing_permissions", locale, permissions=names)
     if isinstance(error, app_commands.CheckFailure):
         # MissingPermissions, our NotModerator and role checks: every gated command is a moderator's.
-        return t("frame.error.moderator_only", locale, command=command)
+        return t("error.moderator_only", locale, command=command)
     if isinstance(error, app_commands.TransformerError):
-        return t("frame.error.bad_value", locale, value=f"`{escape_markdown(str(error.value))[:80]}`")
+        return t("error.bad_value", locale, value=f"`{escape_markdown(str(error.value))[:80]}`")
     if isinstance(error, app_commands.CommandNotFound | app_commands.CommandSignatureMismatch):
-        return t("frame.error.out_of_date", locale)
+        return t("error.out_of_date", locale)
     return None
 
 
@@ -63,7 +63,7 @@ class RHTree(app_commands.CommandTree):
                 interaction.user.id,
                 exc_info=original,
             )
-            message = t("frame.error.unexpected", locale)
+            message = t("error.unexpected", locale)
         else:
             log.debug("refused /%s for member %s: %s", command, interaction.user.id, type(original).__name__)
         try:

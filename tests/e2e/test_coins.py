@@ -274,7 +274,7 @@ async def test_members_without_manage_server_are_refused_quota(
     if command != "quota policy":
         options = {"member": world.bob, **options}
     text, _ = await world.run(world.alice, command, options)
-    assert text == t("frame.error.moderator_only", "en", command=command)
+    assert text == t("error.moderator_only", "en", command=command)
     assert await world.bot.services.db.fetchall("SELECT * FROM ledger") == []
     assert await world.bot.services.db.fetchall("SELECT * FROM balances") == []
     assert await world.bot.services.db.fetchall("SELECT * FROM guild_policy") == []
@@ -360,7 +360,7 @@ async def test_chinese_members_get_chinese_replies(world: World) -> None:
     policy, _ = await world.run(world.wang, "quota policy", {"allowance": 10, "period": "weekly"})
     assert policy == t("coins.policy.weekly", "zh-CN", allowance=10)
     refused, _ = await world.run(world.li, "quota set", {"member": world.li, "amount": 1000})
-    assert refused == t("frame.error.moderator_only", "zh-CN", command="quota set")
+    assert refused == t("error.moderator_only", "zh-CN", command="quota set")
     assert await world.stored(world.li) == (55, 0)
     await world.books_balance()
 
@@ -414,7 +414,7 @@ async def test_history_buttons_check_moderator_rights_again(world: World) -> Non
 
     helper.roles.clear()  # no longer a moderator
     click = await world.fake.click(helper, page_message, f"rh:hist:{alice.id}:2")
-    assert await click.reply() == t("frame.error.moderator_only", "en", command="quota history")
+    assert await click.reply() == t("error.moderator_only", "en", command="quota history")
     assert click.ephemeral is True
     assert page_message.text == shown  # the page was not turned
 

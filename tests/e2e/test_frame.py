@@ -163,14 +163,14 @@ async def test_moderator_commands_refuse_plain_members(
     args: dict[str, object] = {"member": world.alice, "amount": 5, "reason": "prize"} if subcommand else {}
     shown = f"{command} {subcommand}" if subcommand else command
     refused = await fake_discord.invoke(world.alice, world.channel, command, args, subcommand=subcommand)
-    assert await refused.reply() == t("frame.error.moderator_only", "en", command=shown)
+    assert await refused.reply() == t("error.moderator_only", "en", command=shown)
     assert refused.ephemeral is True
 
     for moderator in (world.mod, world.helper):
         allowed = await fake_discord.invoke(moderator, world.channel, command, args, subcommand=subcommand)
         # Past the check: the command itself answers (a grant, or the health report).
         answer = await allowed.reply()
-        assert answer and answer != t("frame.error.moderator_only", "en", command=shown)
+        assert answer and answer != t("error.moderator_only", "en", command=shown)
         assert allowed.ephemeral is True
 
 
@@ -179,7 +179,7 @@ async def test_moderator_refusal_in_chinese(
     world: World,
 ) -> None:
     ix = await fake_discord.invoke(world.li, world.channel, "health")
-    assert await ix.reply() == t("frame.error.moderator_only", "zh-CN", command="health")
+    assert await ix.reply() == t("error.moderator_only", "zh-CN", command="health")
     assert "只有管理员" in await ix.reply()
 
 
@@ -215,7 +215,7 @@ async def test_a_bug_is_logged_with_the_command_and_the_member_told_nothing_was_
     add_command(world.bot, "boom", boom)
     ix = await fake_discord.invoke(world.li, world.channel, "boom")
     # Deferred first, so the answer arrives as the followup that replaces "thinking...".
-    assert await ix.reply() == t("frame.error.unexpected", "zh-CN")
+    assert await ix.reply() == t("error.unexpected", "zh-CN")
     assert ix.ephemeral is True
     (record,) = [r for r in caplog.records if r.name == "bot.ui.tree" and r.levelname == "ERROR"]
     assert "/boom" in record.getMessage()
@@ -228,14 +228,14 @@ async def test_a_user_error_is_one_sentence_in_the_members_language(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     async def refuse(interaction: discord.Interaction) -> None:
-        raise UserError("frame.error.guild_only")
+        raise UserError("error.guild_only")
 
     add_command(world.bot, "refuse", refuse)
     chinese = await fake_discord.invoke(world.li, world.channel, "refuse")
-    assert await chinese.reply() == t("frame.error.guild_only", "zh-CN")
+    assert await chinese.reply() == t("error.guild_only", "zh-CN")
     assert chinese.ephemeral is True and chinese.callback_type == 4
     english = await fake_discord.invoke(world.alice, world.channel, "refuse")
-    assert await english.reply() == t("frame.error.guild_only", "en")
+    assert await english.reply() == t("error.guild_only", "en")
     assert not [r for r in caplog.records if r.levelname == "ERROR"]
 
 
@@ -248,12 +248,12 @@ async def test_after_the_token_expired_the_answer_goes_to_the_channel(
     async def slow(interaction: discord.Interaction) -> None:
         await interaction.response.defer(ephemeral=True)
         await asyncio.sleep(0.5)
-        raise UserError("frame.error.guild_only")
+        raise UserError("error.guild_only")
 
     add_command(world.bot, "slow", slow)
     ix = await fake_discord.invoke(world.alice, world.channel, "slow")
     posted = await fake_discord.wait_for_message(world.channel)
-    assert posted.text == t("frame.error.guild_only", "en")
+    assert posted.text == t("error.guild_only", "en")
     assert [r.action for r in ix.responses] == ["callback"]  # no followup on the dead token
     assert not ix.rejected
 
@@ -308,7 +308,7 @@ async def test_secrets_stay_out_of_the_logs_and_sigterm_stops_cleanly(tmp_path: 
             ix = await fake.invoke(
                 world.alice, world.channel, "quota", {"member": world.li, "amount": 1}, subcommand="grant"
             )
-            assert await ix.reply() == t("frame.error.moderator_only", "en", command="quota grant")
+            assert await ix.reply() == t("error.moderator_only", "en", command="quota grant")
         finally:
             if process.poll() is None:
                 process.send_signal(signal.SIGTERM)

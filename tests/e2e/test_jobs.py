@@ -737,7 +737,7 @@ async def test_health_says_when_runninghub_cannot_be_asked(world: World) -> None
 
 async def test_health_is_for_moderators_only(world: World) -> None:
     text, _ = await world.command(world.alice, "health")
-    assert text == t("frame.error.moderator_only", "en", command="health")
+    assert text == t("error.moderator_only", "en", command="health")
     assert world.sim.requests_to("/uc/openapi/accountStatus") == []
 
 

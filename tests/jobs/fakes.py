@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from itertools import count
 
 from bot.db.journal import Job
-from bot.jobs.notify import DeliveryError, OutgoingFile
+from bot.jobs.notifier import DeliveryError, OutgoingFile
 
 
 @dataclass

@@ -90,10 +90,6 @@ MESSAGES: dict[str, dict[str, str]] = {
         "coins above that are kept.",
         "zh-CN": "现在每月第一天（UTC）成员的金币会补足至 {allowance}；超出部分保留。",
     },
-    "coins.period.none": {"en": "never", "zh-CN": "不补充"},
-    "coins.period.daily": {"en": "daily", "zh-CN": "每天"},
-    "coins.period.weekly": {"en": "weekly", "zh-CN": "每周"},
-    "coins.period.monthly": {"en": "monthly", "zh-CN": "每月"},
     # /quota history
     "coins.history.title": {
         "en": "Coin history ({count} entries, newest first)",

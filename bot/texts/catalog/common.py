@@ -2,7 +2,8 @@
 
 Keys starting with `cmd.` are Discord command, option and choice descriptions: Discord allows at
 most 100 characters for each, and the translator (bot/ui/i18n.py) sends the zh-CN text as their
-localization. Keys starting with `frame.` are messages shown to members.
+localization. The other keys are messages shown to members: errors (`error.`), the /workflows
+listing (`workflows.`), input kinds (`kind.`).
 """
 
 from __future__ import annotations
@@ -90,62 +91,62 @@ MESSAGES: dict[str, dict[str, str]] = {
     },
     # --- replies from the frame ------------------------------------------------------------
     # words stored before they were catalog keys (job errors of an older version): shown as they are
-    "frame.raw": {"en": "{text}", "zh-CN": "{text}"},
-    "frame.error.moderator_only": {
+    "raw": {"en": "{text}", "zh-CN": "{text}"},
+    "error.moderator_only": {
         "en": "Only moderators (Manage Server, or a moderator role) can use `/{command}`.",
         "zh-CN": "只有管理员（拥有“管理服务器”权限或管理员身份组）才能使用 `/{command}`。",
     },
-    "frame.error.guild_only": {
+    "error.guild_only": {
         "en": "This command works only in a server.",
         "zh-CN": "此命令只能在服务器中使用。",
     },
-    "frame.error.cooldown": {
+    "error.cooldown": {
         "en": "Slow down: try `/{command}` again in {seconds} seconds.",
         "zh-CN": "操作太频繁：请在 {seconds} 秒后再使用 `/{command}`。",
     },
-    "frame.error.bot_missing_permissions": {
+    "error.bot_missing_permissions": {
         "en": "I need these permissions in this channel first: {permissions}.",
         "zh-CN": "我需要先在此频道获得以下权限：{permissions}。",
     },
-    "frame.error.bad_value": {
+    "error.bad_value": {
         "en": "The value {value} is not valid for this command.",
         "zh-CN": "值 {value} 对此命令无效。",
     },
-    "frame.error.out_of_date": {
+    "error.out_of_date": {
         "en": "This command has just changed. Wait a minute for Discord to catch up, then try again.",
         "zh-CN": "此命令刚刚更新。请稍等一分钟让 Discord 同步后再试。",
     },
-    "frame.error.unexpected": {
+    "error.unexpected": {
         "en": "Something went wrong on our side and nothing was charged. Please try again later.",
         "zh-CN": "我们这边出了点问题，没有扣除任何金币。请稍后再试。",
     },
     # --- /workflows and the workflow autocomplete -----------------------------------------
-    "frame.workflows.title": {"en": "Workflows", "zh-CN": "工作流"},
-    "frame.workflows.page": {"en": "Workflows ({page}/{pages})", "zh-CN": "工作流（{page}/{pages}）"},
-    "frame.workflows.empty": {
+    "workflows.title": {"en": "Workflows", "zh-CN": "工作流"},
+    "workflows.page": {"en": "Workflows ({page}/{pages})", "zh-CN": "工作流（{page}/{pages}）"},
+    "workflows.empty": {
         "en": "No workflows are available yet. A moderator can add them to workflows.toml.",
         "zh-CN": "目前还没有可用的工作流。管理员可以在 workflows.toml 中添加。",
     },
-    "frame.workflows.footer": {
+    "workflows.footer": {
         "en": 'Run one with /generate workflow:<name>. Set params like params:"seed=42 steps=30".',
         "zh-CN": '使用 /generate workflow:<名称> 运行。参数写法示例：params:"seed=42 steps=30"。',
     },
-    "frame.workflows.cost": {"en": "{cost} coins", "zh-CN": "{cost} 金币"},
-    "frame.workflows.needs": {"en": "Needs: {inputs}", "zh-CN": "必需：{inputs}"},
-    "frame.workflows.optional": {"en": "Optional: {inputs}", "zh-CN": "可选：{inputs}"},
-    "frame.workflows.params": {"en": "Params:", "zh-CN": "参数："},
-    "frame.workflows.nothing_needed": {"en": "nothing", "zh-CN": "无"},
-    "frame.workflows.range": {"en": "{min} to {max}", "zh-CN": "{min} 到 {max}"},
-    "frame.workflows.at_least": {"en": "at least {min}", "zh-CN": "至少 {min}"},
-    "frame.workflows.at_most": {"en": "at most {max}", "zh-CN": "至多 {max}"},
-    "frame.workflows.choices": {"en": "one of {choices}", "zh-CN": "可选 {choices}"},
-    "frame.workflows.default": {"en": "default {value}", "zh-CN": "默认 {value}"},
-    "frame.workflows.max_length": {"en": "up to {count} characters", "zh-CN": "最多 {count} 个字符"},
-    "frame.kind.text": {"en": "text", "zh-CN": "文本"},
-    "frame.kind.image": {"en": "image", "zh-CN": "图片"},
-    "frame.kind.audio": {"en": "audio", "zh-CN": "音频"},
-    "frame.kind.video": {"en": "video", "zh-CN": "视频"},
-    "frame.kind.int": {"en": "whole number", "zh-CN": "整数"},
-    "frame.kind.float": {"en": "number", "zh-CN": "数字"},
-    "frame.kind.bool": {"en": "true or false", "zh-CN": "true 或 false"},
+    "workflows.cost": {"en": "{cost} coins", "zh-CN": "{cost} 金币"},
+    "workflows.needs": {"en": "Needs: {inputs}", "zh-CN": "必需：{inputs}"},
+    "workflows.optional": {"en": "Optional: {inputs}", "zh-CN": "可选：{inputs}"},
+    "workflows.params": {"en": "Params:", "zh-CN": "参数："},
+    "workflows.nothing_needed": {"en": "nothing", "zh-CN": "无"},
+    "workflows.range": {"en": "{min} to {max}", "zh-CN": "{min} 到 {max}"},
+    "workflows.at_least": {"en": "at least {min}", "zh-CN": "至少 {min}"},
+    "workflows.at_most": {"en": "at most {max}", "zh-CN": "至多 {max}"},
+    "workflows.choices": {"en": "one of {choices}", "zh-CN": "可选 {choices}"},
+    "workflows.default": {"en": "default {value}", "zh-CN": "默认 {value}"},
+    "workflows.max_length": {"en": "up to {count} characters", "zh-CN": "最多 {count} 个字符"},
+    "kind.text": {"en": "text", "zh-CN": "文本"},
+    "kind.image": {"en": "image", "zh-CN": "图片"},
+    "kind.audio": {"en": "audio", "zh-CN": "音频"},
+    "kind.video": {"en": "video", "zh-CN": "视频"},
+    "kind.int": {"en": "whole number", "zh-CN": "整数"},
+    "kind.float": {"en": "number", "zh-CN": "数字"},
+    "kind.bool": {"en": "true or false", "zh-CN": "true 或 false"},
 }

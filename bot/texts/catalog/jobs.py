@@ -156,10 +156,6 @@ MESSAGES = {
         "en": "The results of job {job} were posted again.",
         "zh-CN": "任务 {job} 的结果已重新发送。",
     },
-    "job.ok.deleted": {
-        "en": "Deleted.",
-        "zh-CN": "已删除。",
-    },
     "job.error.not_found": {
         "en": "There is no job #{number} in this server.",
         "zh-CN": "本服务器没有任务 #{number}。",

@@ -17,7 +17,7 @@ from discord.ext import commands
 
 from bot.db.journal import Job
 from bot.jobs.delivery import delivery_nonce
-from bot.jobs.notify import DeliveryError, OutgoingFile
+from bot.jobs.notifier import DeliveryError, OutgoingFile
 from bot.ui.job_buttons import RERUN, result_view
 
 log = logging.getLogger(__name__)

@@ -238,7 +238,7 @@ async def test_a_kill_after_discord_took_the_result_does_not_post_it_again(drill
     if not status_message:  # the search for the posted result cannot start from the status message
         drill.fake.inject("POST", r"/channels/\d+/messages", status=503, count=2)
     job_id = await drill.submit(drill.members[0], "one result, posted once")
-    await asyncio.eventually(slow.stored.wait(), 20)
+    await asyncio.wait_for(slow.stored.wait(), 20)
     await bot.kill()  # Discord has the message; the journal still says 'succeeded'
     assert (await drill.states())[job_id] == "succeeded"
     assert (await asyncio.to_thread(status_message_id, drill.database, job_id) is not None) == status_message

@@ -32,6 +32,7 @@ ALL_PERMISSIONS = discord.Permissions.all().value
 ADMINISTRATOR = discord.Permissions(administrator=True).value
 VIEW_CHANNEL = discord.Permissions(view_channel=True).value
 SEND_MESSAGES = discord.Permissions(send_messages=True).value
+SEND_MESSAGES_IN_THREADS = discord.Permissions(send_messages_in_threads=True).value
 ATTACH_FILES = discord.Permissions(attach_files=True).value
 
 # Roughly what Discord gives @everyone in a new server.
@@ -65,6 +66,18 @@ BOT_ROLE_DEFAULT = discord.Permissions(
     add_reactions=True,
     use_external_emojis=True,
 ).value
+
+# Channel types (Discord's numbering); threads are 10-12.
+CHANNEL_TEXT = 0
+CHANNEL_VOICE = 2
+CHANNEL_CATEGORY = 4
+CHANNEL_NEWS = 5
+CHANNEL_NEWS_THREAD = 10
+CHANNEL_PUBLIC_THREAD = 11
+CHANNEL_PRIVATE_THREAD = 12
+CHANNEL_STAGE = 13
+CHANNEL_FORUM = 15
+THREAD_TYPES = (CHANNEL_NEWS_THREAD, CHANNEL_PUBLIC_THREAD, CHANNEL_PRIVATE_THREAD)
 
 MESSAGE_FLAG_EPHEMERAL = 64
 MESSAGE_FLAG_LOADING = 128
@@ -238,6 +251,32 @@ class FakeMember:
     def mention(self) -> str:
         return self.user.mention
 
+    def add_roles(self, *roles: FakeRole) -> None:
+        """Give the member roles (GUILD_MEMBER_UPDATE); later interactions carry them and their permissions."""
+        for role in roles:
+            if role.guild is not self.guild:
+                raise ValueError(f"role {role.name!r} belongs to another guild")
+            if role.id == self.guild.id:
+                raise ValueError("every member has @everyone implicitly; it is never listed")
+            if role.id not in self.roles:
+                self.roles.append(role.id)
+        self._announce_update()
+
+    def remove_roles(self, *roles: FakeRole) -> None:
+        for role in roles:
+            if role.id in self.roles:
+                self.roles.remove(role.id)
+        self._announce_update()
+
+    def _announce_update(self) -> None:
+        # Discord sends member updates only to sessions with the (privileged) members intent.
+        self.guild.fake._announce(
+            "GUILD_MEMBER_UPDATE",
+            self.guild,
+            lambda: {**self.to_payload(), "guild_id": str(self.guild.id)},
+            intent=discord.Intents(members=True).value,
+        )
+
     def to_payload(self, *, with_user: bool = True, channel: FakeChannel | None = None) -> dict[str, Any]:
         payload: dict[str, Any] = {
             "roles": [str(r) for r in self.roles],
@@ -286,10 +325,31 @@ class FakeChannel:
     overwrites: dict[int, Overwrite] = field(default_factory=dict)
     recipient: FakeUser | None = None  # DM channels only
     typing_count: int = 0
+    owner_id: int | None = None  # threads only: who started it
+    archived: bool = False  # threads only
+    created_at: str = field(default_factory=iso)
 
     @property
     def mention(self) -> str:
         return f"<#{self.id}>"
+
+    @property
+    def is_thread(self) -> bool:
+        return self.type in THREAD_TYPES
+
+    @property
+    def parent(self) -> FakeChannel | None:
+        if self.guild is None or self.parent_id is None:
+            return None
+        return self.guild.channels.get(self.parent_id)
+
+    @property
+    def age_restricted(self) -> bool:
+        """What Discord shows: a thread is age-restricted when its parent is (threads have no nsfw flag)."""
+        if self.is_thread:
+            parent = self.parent
+            return parent is not None and parent.nsfw
+        return self.nsfw
 
     def to_payload(self) -> dict[str, Any]:
         if self.guild is None:
@@ -299,18 +359,56 @@ class FakeChannel:
                 "last_message_id": None,
                 "recipients": [self.recipient.to_payload()] if self.recipient else [],
             }
-        return {
+        if self.is_thread:
+            return self._thread_payload(self.guild)
+        payload: dict[str, Any] = {
             "id": str(self.id),
             "type": self.type,
             "guild_id": str(self.guild.id),
             "name": self.name,
             "position": self.position,
             "permission_overwrites": [o.to_payload() for o in self.overwrites.values()],
-            "topic": self.topic,
             "nsfw": self.nsfw,
             "parent_id": str(self.parent_id) if self.parent_id else None,
-            "rate_limit_per_user": 0,
+            "flags": 0,
+        }
+        if self.type in (CHANNEL_TEXT, CHANNEL_NEWS, CHANNEL_FORUM):
+            payload.update(topic=self.topic, rate_limit_per_user=0, last_message_id=None)
+        if self.type in (CHANNEL_VOICE, CHANNEL_STAGE):
+            payload.update(bitrate=64000, user_limit=0, rtc_region=None, rate_limit_per_user=0, last_message_id=None)
+        if self.type == CHANNEL_FORUM:
+            payload.update(
+                available_tags=[],
+                default_reaction_emoji=None,
+                default_thread_rate_limit_per_user=0,
+                default_sort_order=None,
+                default_forum_layout=0,
+            )
+        return payload
+
+    def _thread_payload(self, guild: FakeGuild) -> dict[str, Any]:
+        # Threads carry no nsfw flag and no overwrites of their own: both come from the parent.
+        return {
+            "id": str(self.id),
+            "type": self.type,
+            "guild_id": str(guild.id),
+            "parent_id": str(self.parent_id),
+            "owner_id": str(self.owner_id),
+            "name": self.name,
             "last_message_id": None,
+            "rate_limit_per_user": 0,
+            "message_count": 0,
+            "member_count": 1,
+            "total_message_sent": 0,
+            "flags": 0,
+            "thread_metadata": {
+                "archived": self.archived,
+                "auto_archive_duration": 1440,
+                "archive_timestamp": self.created_at,
+                "locked": False,
+                "create_timestamp": self.created_at,
+                **({"invitable": True} if self.type == CHANNEL_PRIVATE_THREAD else {}),
+            },
         }
 
     def set_bot_permissions(self, permissions: int | discord.Permissions) -> None:
@@ -359,6 +457,7 @@ class FakeGuild:
         self.joined_at = iso()
         self.roles: dict[int, FakeRole] = {}
         self.channels: dict[int, FakeChannel] = {}
+        self.threads: dict[int, FakeChannel] = {}
         self.members: dict[int, FakeMember] = {}
         self.roles[self.id] = FakeRole(self, self.id, "@everyone", EVERYONE_DEFAULT, position=0)
         bot_role = FakeRole(
@@ -396,12 +495,19 @@ class FakeGuild:
         name: str,
         bot_permissions: int | discord.Permissions | None = None,
         *,
-        type: int = 0,
+        type: int = CHANNEL_TEXT,
         topic: str | None = None,
         nsfw: bool = False,
+        category: FakeChannel | None = None,
     ) -> FakeChannel:
-        """A text channel. `bot_permissions` pins the bot's effective permissions in it (via an overwrite)."""
+        """A channel (text by default; `type` takes Discord's numbers, e.g. 2 voice, 4 category, 15 forum).
+        `nsfw=True` makes it age-restricted. `bot_permissions` pins the bot's permissions in it (an overwrite)."""
+        if type in THREAD_TYPES:
+            raise ValueError("threads live under a channel: use add_thread(parent, name)")
+        if category is not None and category.type != CHANNEL_CATEGORY:
+            raise ValueError(f"{category.name!r} is not a category")
         channel = FakeChannel(self, self.fake.snowflakes.next(), name, type=type, topic=topic, nsfw=nsfw)
+        channel.parent_id = category.id if category is not None else None
         channel.position = len(self.channels)
         if bot_permissions is not None:
             bits = as_permissions(bot_permissions)
@@ -410,6 +516,30 @@ class FakeGuild:
         self.fake._channels[channel.id] = channel
         self.fake._announce("CHANNEL_CREATE", self, channel.to_payload)
         return channel
+
+    def add_thread(
+        self,
+        parent: FakeChannel,
+        name: str,
+        *,
+        private: bool = False,
+        owner: FakeMember | None = None,
+    ) -> FakeChannel:
+        """A thread in a text or forum channel (public unless `private`); age-restricted if its parent is."""
+        if parent.guild is not self or parent.type not in (CHANNEL_TEXT, CHANNEL_NEWS, CHANNEL_FORUM):
+            raise ValueError(f"threads need a text, news or forum channel of this guild, not {parent.name!r}")
+        if private and parent.type != CHANNEL_TEXT:
+            raise ValueError("private threads exist only in text channels")
+        if parent.type == CHANNEL_NEWS:
+            kind = CHANNEL_NEWS_THREAD
+        else:
+            kind = CHANNEL_PRIVATE_THREAD if private else CHANNEL_PUBLIC_THREAD
+        thread = FakeChannel(self, self.fake.snowflakes.next(), name, type=kind, parent_id=parent.id)
+        thread.owner_id = (owner or self.me).id
+        self.threads[thread.id] = thread
+        self.fake._channels[thread.id] = thread
+        self.fake._announce("THREAD_CREATE", self, lambda: {**thread.to_payload(), "newly_created": True})
+        return thread
 
     def add_role(
         self,
@@ -482,6 +612,9 @@ class FakeGuild:
         return perms
 
     def permissions_in(self, member: FakeMember, channel: FakeChannel) -> int:
+        if channel.is_thread and channel.parent is not None:
+            # A thread has no overwrites of its own; Discord computes them on the parent.
+            channel = channel.parent
         perms = self.base_permissions(member)
         if perms & ADMINISTRATOR:
             return ALL_PERMISSIONS
@@ -550,7 +683,7 @@ class FakeGuild:
             "voice_states": [],
             "members": [m.to_payload() for m in members],
             "channels": [c.to_payload() for c in self.channels.values()],
-            "threads": [],
+            "threads": [t.to_payload() for t in self.threads.values() if not t.archived],
             "presences": [],
             "stage_instances": [],
             "guild_scheduled_events": [],

@@ -34,6 +34,7 @@ from tests.fakediscord.model import (
     invalid_form,
     iso,
 )
+from tests.fakediscord.ratelimit import Verdict, too_many_requests_headers
 
 if TYPE_CHECKING:
     from tests.fakediscord.server import FakeDiscord
@@ -135,12 +136,19 @@ class RestAPI:
         try:
             body = await self._read_body(request)
             fault = self.fake._take_fault(request.method, path)
+            verdict = self.fake.edit_rate_limit.check(request.method, path) if authorized else None
             if fault is not None and not fault.lost:
                 response = fault_response(fault)
+            elif verdict is not None and verdict.limited:
+                response = rate_limited_response(verdict)
             elif body.size > self.fake.max_request_size:
                 raise APIError(413, 40005, "Request entity too large")
             else:
                 response = await self._route(request, path, body, authorized)
+                if response.status < 300:
+                    self.fake.edit_rate_limit.record_success(request.method, path)
+                    if verdict is not None:
+                        response.headers.update(verdict.headers)
                 if fault is not None:  # done, but the answer is "lost": the client sees the fault
                     response = fault_response(fault)
         except APIError as exc:
@@ -770,6 +778,11 @@ class RestAPI:
         )
         fake._notifier.notify()
         return response
+
+
+def rate_limited_response(verdict: Verdict) -> web.Response:
+    body = {"message": "You are being rate limited.", "retry_after": round(verdict.retry_after, 3), "global": False}
+    return json_response(body, 429, too_many_requests_headers(verdict))
 
 
 def fault_response(fault: Fault) -> web.Response:

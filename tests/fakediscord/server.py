@@ -47,6 +47,7 @@ from tests.fakediscord.model import (
     SnowflakeFactory,
     as_permissions,
 )
+from tests.fakediscord.ratelimit import EditRateLimit
 from tests.fakediscord.rest import API_PREFIX, RestAPI
 
 log = logging.getLogger(__name__)
@@ -77,6 +78,8 @@ class FakeDiscord:
         self.gateway_text_frames = False  # True: never compress, whatever the client asks
         self.dispatch_message_events = True  # MESSAGE_CREATE/UPDATE/DELETE for the bot's own messages
         self.nonce_window = 300.0  # seconds an enforced nonce returns the message it first created
+        # Per-channel limit on message edits: off by default; its counters run either way.
+        self.edit_rate_limit = EditRateLimit()
 
         # What the bot did.
         self.requests: list[RecordedRequest] = []
@@ -289,6 +292,17 @@ class FakeDiscord:
         fault = Fault(method.upper(), path, status, count, retry_after, via, is_global, code, message, lost)
         self._faults.append(fault)
         return fault
+
+    def limit_edits(
+        self, *, limit: int = 5, per: float = 5.0, include_sends: bool = False, advertise: bool = True
+    ) -> EditRateLimit:
+        """Turn on the per-channel bucket for PATCH /channels/{cid}/messages/{mid} (and, with
+        include_sends, POST messages): `limit` per `per` seconds, then 429 with X-RateLimit-* headers.
+        Counters are on `fake.edit_rate_limit` (answered_429, edits, last_edit, refused)."""
+        bucket = self.edit_rate_limit
+        bucket.enabled, bucket.limit, bucket.per = True, limit, per
+        bucket.include_sends, bucket.advertise = include_sends, advertise
+        return bucket
 
     def clear_faults(self) -> None:
         self._faults.clear()

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import discord
 
 if TYPE_CHECKING:
+    from tests.fakediscord.components import SelectMenu, ShownModal
     from tests.fakediscord.server import FakeDiscord
 
 T = TypeVar("T")
@@ -843,6 +844,7 @@ class FakeMessage:
     mentions: list[int] = field(default_factory=list)  # user ids actually pinged
     mention_roles: list[int] = field(default_factory=list)
     mention_everyone: bool = False
+    pinged: list[int] = field(default_factory=list)  # every user notified: mentions, role members, @everyone
     via: str = "channel"  # "channel" (REST channel message) or "interaction"
     interaction_id: int | None = None
     webhook_id: int | None = None
@@ -871,6 +873,23 @@ class FakeMessage:
     @property
     def text(self) -> str:
         return message_text(self.content, self.embeds)
+
+    @property
+    def pinged_nobody(self) -> bool:
+        return not self.pinged
+
+    @property
+    def selects(self) -> list[SelectMenu]:
+        """The string selects the message offers, in order."""
+        from tests.fakediscord.components import find_selects  # components.py imports this module
+
+        return find_selects(self.components)
+
+    def select(self, custom_id: str) -> SelectMenu:
+        for menu in self.selects:
+            if menu.custom_id == custom_id:
+                return menu
+        raise KeyError(f"message {self.id} has no select {custom_id!r}; it has {[m.custom_id for m in self.selects]}")
 
     @property
     def custom_ids(self) -> list[str]:
@@ -1004,6 +1023,15 @@ class FakeInteraction:
     @property
     def acknowledged(self) -> bool:
         return self.callback_type is not None
+
+    @property
+    def shown_modal(self) -> ShownModal:
+        """The modal the bot answered with (callback type 9): title, fields, pre-filled values."""
+        from tests.fakediscord.components import ShownModal  # components.py imports this module
+
+        if self.modal is None:
+            raise ValueError(f"{self!r} was not answered with a modal (callback type {self.callback_type})")
+        return ShownModal.parse(self.modal)
 
     @property
     def ack_latency(self) -> float | None:

@@ -17,12 +17,16 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
+from tests.fakediscord.components import validate_message_components, validate_modal
 from tests.fakediscord.model import (
     ATTACH_FILES,
+    CHANNEL_CATEGORY,
+    CHANNEL_FORUM,
     DEFAULT_FILESIZE_LIMIT,
     MESSAGE_FLAG_EPHEMERAL,
     MESSAGE_FLAG_LOADING,
     SEND_MESSAGES,
+    SEND_MESSAGES_IN_THREADS,
     VIEW_CHANNEL,
     APIError,
     FakeAttachment,
@@ -300,6 +304,9 @@ class RestAPI:
             key = (guild_id, command["name"], command.get("type", 1))
             command_id = self.fake._command_ids.setdefault(key, self.fake.snowflakes.next())
             entry = {
+                "description": "",
+                "name_localizations": None,
+                "description_localizations": None,
                 "default_member_permissions": None,
                 "nsfw": False,
                 "contexts": None,
@@ -401,8 +408,12 @@ class RestAPI:
         data = body.json or {}
         if channel.guild is not None:
             perms = channel.guild.bot_permissions_in(channel)
-            if not perms & SEND_MESSAGES or (body.files and not perms & ATTACH_FILES):
+            # In a thread, Discord checks Send Messages in Threads instead of Send Messages.
+            send = SEND_MESSAGES_IN_THREADS if channel.is_thread else SEND_MESSAGES
+            if not perms & send or (body.files and not perms & ATTACH_FILES):
                 raise APIError(403, 50013, "Missing Permissions")
+            if channel.type in (CHANNEL_CATEGORY, CHANNEL_FORUM):
+                raise APIError(400, 50008, "Cannot send messages in a non-text channel")
         limit = channel.guild.filesize_limit if channel.guild else DEFAULT_FILESIZE_LIMIT
         validate_message(data, body.files, filesize_limit=limit)
         nonce = check_nonce(data.get("nonce"))
@@ -558,7 +569,8 @@ class RestAPI:
             roles_allowed = {int(r) for r in allowed.get("roles") or []}
             replied_user = bool(allowed.get("replied_user", False))
         if message.ephemeral:
-            message.mentions, message.mention_roles, message.mention_everyone = [], [], False
+            # Only the invoker sees an ephemeral message: nobody is notified.
+            message.mentions, message.mention_roles, message.mention_everyone, message.pinged = [], [], False, []
             return
         users = []
         for raw in re.findall(r"<@!?(\d+)>", content):
@@ -569,16 +581,28 @@ class RestAPI:
             target = self.fake._messages.get(int(message.message_reference.get("message_id", 0)))
             if target is not None and target.author.id not in users:
                 users.append(target.author.id)
+        channel = self.fake._channels.get(message.channel_id)
+        guild = channel.guild if channel is not None else None
+        # Role pings and @everyone need a mentionable role or the author's Mention Everyone permission.
+        may_mention_all = guild is not None and channel is not None
+        may_mention_all = may_mention_all and bool(guild.bot_permissions_in(channel) & MENTION_EVERYONE)  # type: ignore[union-attr]
         roles = []
         for raw in re.findall(r"<@&(\d+)>", content):
             role_id = int(raw)
+            role = guild.roles.get(role_id) if guild is not None else None
+            if role is None or not (role.mentionable or may_mention_all):
+                continue
             if ("roles" in parse or role_id in roles_allowed) and role_id not in roles:
                 roles.append(role_id)
-        everyone = ("@everyone" in content or "@here" in content) and "everyone" in parse
-        channel = self.fake._channels.get(message.channel_id)
-        if everyone and channel is not None and channel.guild is not None:
-            everyone = bool(channel.guild.bot_permissions_in(channel) & MENTION_EVERYONE)
+        everyone = ("@everyone" in content or "@here" in content) and "everyone" in parse and may_mention_all
         message.mentions, message.mention_roles, message.mention_everyone = users, roles, everyone
+        pinged = list(users)
+        if guild is not None:
+            for member in guild.members.values():
+                if everyone or any(r in member.roles for r in roles):
+                    pinged.append(member.id)
+        author = message.author.id
+        message.pinged = sorted({u for u in pinged if u != author})
 
     # ------------------------------------------------------------------ interactions
 
@@ -640,6 +664,7 @@ class RestAPI:
                     raise invalid_form("data.choices", "BASE_TYPE_BAD_LENGTH", "Must be 1-100 long.")
             ix.choices = list(choices)
         elif callback_type == 9:
+            validate_modal(data)
             ix.modal = data
         ix.callback_type = callback_type
         ix.acked_at = now
@@ -843,6 +868,8 @@ def validate_message(
         raise invalid_form("embeds", "MAX_EMBED_SIZE_EXCEEDED", "Embed size exceeds maximum size of 6000")
     if len(data.get("components") or []) > 40:
         raise invalid_form("components", "BASE_TYPE_MAX_LENGTH", "Must be 40 or fewer in length.")
+    validate_message_components(data.get("components") or [])
+    validate_allowed_mentions(data.get("allowed_mentions"))
     if len(files) > 10:
         raise invalid_form("files", "BASE_TYPE_MAX_LENGTH", "Must be 10 or fewer in length.")
     for _name, blob in files:
@@ -853,6 +880,23 @@ def validate_message(
         has_content = has_content or bool(data.get("sticker_ids")) or bool(data.get("poll"))
         if not has_content:
             raise APIError(400, 50006, "Cannot send an empty message")
+
+
+def validate_allowed_mentions(allowed: Any) -> None:
+    """Discord refuses a parse type together with an explicit id list of the same kind."""
+    if not allowed:
+        return
+    parse = allowed.get("parse") or []
+    for kind in ("users", "roles"):
+        ids = allowed.get(kind) or []
+        if kind in parse and ids:
+            raise invalid_form(
+                f"allowed_mentions.{kind}",
+                "MESSAGE_ALLOWED_MENTIONS_PARSE_EXCLUSIVE",
+                f'parse:["{kind}"] and {kind}: [ids...] are mutually exclusive.',
+            )
+        if len(ids) > 100:
+            raise invalid_form(f"allowed_mentions.{kind}", "BASE_TYPE_MAX_LENGTH", "Must be 100 or fewer in length.")
 
 
 def _embed_length(embed: dict[str, Any]) -> int:
@@ -879,8 +923,22 @@ def validate_commands(commands: list[dict[str, Any]]) -> None:
         seen.add(key)
         if kind == 1:
             _check_named(f"{index}", command, top_level=True)
-        elif not 1 <= len(name) <= 32:
+            continue
+        # User (2) and message (3) context menus: free-form names (spaces and capitals), no description.
+        if not 1 <= len(name) <= 32:
             raise invalid_form(f"{index}.name", "BASE_TYPE_BAD_LENGTH", "Must be between 1 and 32 in length.")
+        if command.get("description"):
+            raise invalid_form(f"{index}.description", "APPLICATION_COMMAND_INVALID_DESCRIPTION", "Must be empty.")
+        if command.get("options"):
+            raise invalid_form(f"{index}.options", "APPLICATION_COMMAND_OPTIONS_INVALID", "Context menus take none.")
+        for locale, localized in (command.get("name_localizations") or {}).items():
+            if not 1 <= len(str(localized)) <= 32:
+                raise invalid_form(
+                    f"{index}.name_localizations.{locale}", "BASE_TYPE_BAD_LENGTH", "Must be between 1 and 32."
+                )
+    for kind, label in ((2, "user"), (3, "message")):
+        if sum(1 for c in commands if c.get("type", 1) == kind) > 15:
+            raise invalid_form("_", "APPLICATION_COMMANDS_TOO_MANY", f"At most 15 {label} commands.")
 
 
 def _check_named(where: str, item: dict[str, Any], *, top_level: bool) -> None:

@@ -30,7 +30,9 @@ import yarl
 from aiohttp import web
 
 from tests.fakediscord import gateway
+from tests.fakediscord.components import ShownModal, check_choice
 from tests.fakediscord.model import (
+    ADMINISTRATOR,
     BOT_ROLE_DEFAULT,
     MIB,
     FakeAttachment,
@@ -78,6 +80,8 @@ class FakeDiscord:
         self.gateway_text_frames = False  # True: never compress, whatever the client asks
         self.dispatch_message_events = True  # MESSAGE_CREATE/UPDATE/DELETE for the bot's own messages
         self.nonce_window = 300.0  # seconds an enforced nonce returns the message it first created
+        # True: invoke() refuses a command the member's client would hide (default_member_permissions).
+        self.enforce_command_permissions = False
         # Per-channel limit on message edits: off by default; its counters run either way.
         self.edit_rate_limit = EditRateLimit()
 
@@ -378,6 +382,9 @@ class FakeDiscord:
         attachment_size_limit: int | None = None,
     ) -> FakeInteraction:
         """Dispatch a slash command. `name` or `subcommand` may hold spaces for groups ("quota grant")."""
+        root = name.split()[0]
+        if self.enforce_command_permissions and not self.can_use_command(member, root, channel):
+            raise PermissionError(f"{member.user.username} cannot see /{root} (default_member_permissions)")
         data = self._command_data(member, channel, name, options or {}, subcommand, focused=None)
         return await self._dispatch_interaction(2, member, channel, data, locale, attachment_size_limit)
 
@@ -423,6 +430,124 @@ class FakeDiscord:
         if values is not None:
             data["values"] = list(values)
         return await self._dispatch_interaction(3, member, channel, data, locale, None, message=message)
+
+    async def choose(
+        self,
+        member: FakeMember,
+        message: FakeMessage,
+        custom_id: str,
+        values: list[str] | str,
+        *,
+        locale: str | None = None,
+    ) -> FakeInteraction:
+        """Pick value(s) from a string select on a message (MESSAGE_COMPONENT, component_type 3).
+        Refuses what Discord's client would not allow: values not offered, too few or too many."""
+        menu = message.select(custom_id)
+        chosen = [values] if isinstance(values, str) else list(values)
+        if menu.disabled:
+            raise ValueError(f"select {custom_id!r} is disabled")
+        check_choice(custom_id, menu.options, chosen, menu.min_values, menu.max_values)
+        return await self.click(member, message, custom_id, component_type=3, values=chosen, locale=locale)
+
+    async def submit_modal(
+        self,
+        ix: FakeInteraction,
+        values: dict[str, str | list[str]] | None = None,
+        *,
+        locale: str | None = None,
+    ) -> FakeInteraction:
+        """The member who was shown `ix`'s modal fills it in and submits it (MODAL_SUBMIT, type 5).
+        `values` maps field custom_ids to text (or select values); unset fields keep their pre-fill."""
+        modal = ix.shown_modal
+        data = {"custom_id": modal.custom_id, "components": modal.submission(values or {})}
+        # A modal opened from a component carries that component's message, so type 6/7 answers work.
+        return await self._dispatch_interaction(5, ix.member, ix.channel, data, locale, None, message=ix.message)
+
+    def post_message(
+        self,
+        member: FakeMember,
+        channel: FakeChannel,
+        content: str = "",
+        *,
+        files: list[tuple[str, bytes]] | None = None,
+    ) -> FakeMessage:
+        """A message a member posts (MESSAGE_CREATE), with files served by the fake CDN at their urls."""
+        if channel.guild is None or member.guild is not channel.guild:
+            raise ValueError("members post in channels of their own guild")
+        message = FakeMessage(
+            id=self.snowflakes.next(), channel_id=channel.id, guild_id=channel.guild.id, author=member.user
+        )
+        message.content = content
+        for filename, blob in files or []:
+            attachment = FakeAttachment.create(self.snowflakes.next(), channel.id, blob, filename, None)
+            self._attachments[attachment.id] = attachment
+            message.attachments.append(attachment)
+        message.record_version()
+        self._messages[message.id] = message
+        guild = channel.guild
+        if self.dispatch_message_events:
+
+            def payload() -> dict[str, Any]:
+                return {**message.to_payload(self), "member": member.to_payload(with_user=False)}
+
+            self._announce("MESSAGE_CREATE", guild, payload, intent=gateway.INTENT_GUILD_MESSAGES)
+        self._notifier.notify()
+        return message
+
+    async def invoke_message_command(
+        self,
+        member: FakeMember,
+        message: FakeMessage,
+        name: str,
+        *,
+        locale: str | None = None,
+    ) -> FakeInteraction:
+        """Apps → `name` on a message (a message context menu, command type 3), as Discord sends it:
+        data.type 3, data.target_id and the message (with its attachments) in data.resolved.messages."""
+        command, scope = self._find_command(member.guild.id, name, kind=3)
+        if command is None:
+            raise ValueError(f"no message command {name!r} is registered for this guild or globally")
+        if message.deleted:
+            raise ValueError(f"message {message.id} was deleted")
+        channel = self._channels[message.channel_id]
+        if self.enforce_command_permissions and not self.can_use_command(member, name, channel, kind=3):
+            raise PermissionError(f"{member.user.username} cannot see {name!r} (default_member_permissions)")
+        data: dict[str, Any] = {
+            "id": command["id"],
+            "name": name,
+            "type": 3,
+            "target_id": str(message.id),
+            "resolved": {"messages": {str(message.id): message.to_payload(self)}},
+        }
+        if scope is not None:
+            data["guild_id"] = str(scope)
+        return await self._dispatch_interaction(2, member, channel, data, locale, None)
+
+    def command(self, name: str, guild: FakeGuild | None = None, *, kind: int = 1) -> dict[str, Any]:
+        """A registered command as Discord stores it (id, type, default_member_permissions,
+        name_localizations...): the guild's own first, then the global one."""
+        found, _scope = self._find_command(guild.id if guild else None, name, kind=kind)
+        if found is None:
+            raise KeyError(f"no command {name!r} of type {kind} is registered")
+        return dict(found)
+
+    def can_use_command(
+        self, member: FakeMember, name: str, channel: FakeChannel | None = None, *, kind: int = 1
+    ) -> bool:
+        """Whether the member's client lists the command, from its default_member_permissions alone
+        (server admins' overrides under Integrations are not modelled). Administrators see everything."""
+        command, _scope = self._find_command(member.guild.id, name, kind=kind)
+        if command is None:
+            return False
+        required = command.get("default_member_permissions")
+        guild = member.guild
+        perms = guild.permissions_in(member, channel) if channel is not None else guild.base_permissions(member)
+        if perms & ADMINISTRATOR or member.id == guild.owner_id:
+            return True
+        if required is None:
+            return True
+        needed = int(required)
+        return needed != 0 and perms & needed == needed
 
     async def _dispatch_interaction(
         self,
@@ -486,10 +611,12 @@ class FakeDiscord:
         await self.flush()
         return ix
 
-    def _find_command(self, guild_id: int, name: str) -> tuple[dict[str, Any] | None, int | None]:
-        for scope in (guild_id, None):
+    def _find_command(
+        self, guild_id: int | None, name: str, *, kind: int = 1
+    ) -> tuple[dict[str, Any] | None, int | None]:
+        for scope in (guild_id, None) if guild_id is not None else (None,):
             for command in self._command_objects.get(scope, []):
-                if command["name"] == name and command.get("type", 1) == 1:
+                if command["name"] == name and command.get("type", 1) == kind:
                     return command, scope
         return None, None
 
@@ -517,6 +644,9 @@ class FakeDiscord:
         resolved: dict[str, dict[str, Any]] = {}
         leaf: list[dict[str, Any]] = []
         for option_name, value in options.items():
+            spec = next((o for o in schema if o.get("name") == option_name), {})
+            if isinstance(value, FakeChannel):
+                check_channel_option(option_name, spec, value)
             kind, wire = self._option_value(value, declared.get(option_name), resolved, member, channel)
             option: dict[str, Any] = {"name": option_name, "type": kind, "value": wire}
             if option_name == focused:
@@ -582,6 +712,10 @@ class FakeDiscord:
         return declared or 3, value
 
     # ------------------------------------------------------------------ observing the bot
+
+    def shown_modal(self, ix: FakeInteraction) -> ShownModal:
+        """The modal the bot answered `ix` with (same as `ix.shown_modal`)."""
+        return ix.shown_modal
 
     @property
     def interactions(self) -> list[FakeInteraction]:
@@ -666,3 +800,12 @@ class FakeDiscord:
             return {**message.to_payload(self), "member": guild.me.to_payload(with_user=False)}
 
         self._announce(event, guild, payload, intent=gateway.INTENT_GUILD_MESSAGES)
+
+
+def check_channel_option(name: str, spec: dict[str, Any], channel: FakeChannel) -> None:
+    """Discord's picker offers only the option's channel_types; a test cannot pass another kind."""
+    if spec and spec.get("type") not in (None, 7):
+        raise ValueError(f"option {name!r} is not a channel option (type {spec.get('type')})")
+    allowed = spec.get("channel_types")
+    if allowed and channel.type not in allowed:
+        raise ValueError(f"option {name!r} accepts channel types {allowed}; {channel.name!r} is type {channel.type}")

@@ -236,8 +236,9 @@ class ShownModal:
                 text = str(given if given is not None else item.value or "")
                 if item.required and not text:
                     raise ValueError(f"{item.custom_id!r} is required")
-                if text and not item.min_length <= len(text) <= item.max_length:
-                    raise ValueError(f"{item.custom_id!r} must be {item.min_length}-{item.max_length} characters")
+                low = max(item.min_length, 1 if item.required else 0)
+                if text and not low <= len(text) <= item.max_length:
+                    raise ValueError(f"{item.custom_id!r} must be {low}-{item.max_length} characters")
                 answers[item.custom_id] = {"type": TEXT_INPUT, "custom_id": item.custom_id, "value": text}
             else:
                 chosen = [given] if isinstance(given, str) else list(given or [])

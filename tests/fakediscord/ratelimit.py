@@ -61,7 +61,8 @@ class EditRateLimit:
         return len(self.edits.get(channel_id, []))
 
     def max_edits_in_window(self, channel_id: int, window: float | None = None) -> int:
-        """The most accepted edits in the channel within any `window` seconds (default: `per`)."""
+        """The most accepted edits in the channel within any sliding `window` seconds (default: `per`).
+        Discord's buckets are fixed windows, so a burst straddling a reset can reach twice the limit."""
         span = self.per if window is None else window
         times = self.edits.get(channel_id, [])
         best = 0

@@ -1,5 +1,6 @@
 """A loopback fake Discord (REST API + gateway) for running the real discord.py client in tests."""
 
+from tests.fakediscord.components import ModalField, SelectMenu, ShownModal
 from tests.fakediscord.model import (
     APIError,
     FakeAttachment,
@@ -16,10 +17,12 @@ from tests.fakediscord.model import (
     ResponseRecord,
 )
 from tests.fakediscord.plugin import running_bot
+from tests.fakediscord.ratelimit import EditRateLimit
 from tests.fakediscord.server import FakeDiscord
 
 __all__ = [
     "APIError",
+    "EditRateLimit",
     "FakeAttachment",
     "FakeChannel",
     "FakeDiscord",
@@ -31,7 +34,10 @@ __all__ = [
     "FakeUser",
     "Fault",
     "MessageVersion",
+    "ModalField",
     "RecordedRequest",
     "ResponseRecord",
+    "SelectMenu",
+    "ShownModal",
     "running_bot",
 ]

@@ -12,6 +12,17 @@ Typical use (see plugin.py for fixtures):
             ix = await fake.invoke(alice, channel, "ping")
             assert await ix.reply() == "pong"
     await fake.stop()
+
+Beyond slash commands (test_features.py shows each one end to end):
+- modals: `ix.shown_modal` (title, fields, prefilled) then `await fake.submit_modal(ix, {"field-id": "text"})`
+- string selects: `message.select("id").values`, then `await fake.choose(member, message, "id", ["value"])`
+- message context menus: `fake.post_message(member, channel, files=[...])`, then
+  `await fake.invoke_message_command(member, message, "Menu name")`
+- commands as stored: `fake.command(name, guild, kind=3)`, `fake.can_use_command(member, name, channel)`,
+  and `fake.enforce_command_permissions = True` to make invoke() refuse hidden commands
+- roles: `guild.add_role(...)`, `member.add_roles(role)`; pings: `fake.message(id).pinged` / `.pinged_nobody`
+- channels: `guild.add_channel(name, type=2|4|15, nsfw=True, category=...)`, `guild.add_thread(parent, name)`
+- edit rate limit: `fake.limit_edits(limit=5, per=5.0)`; counters on `fake.edit_rate_limit`
 """
 
 from __future__ import annotations
@@ -35,6 +46,8 @@ from tests.fakediscord.model import (
     ADMINISTRATOR,
     BOT_ROLE_DEFAULT,
     MIB,
+    SEND_MESSAGES,
+    SEND_MESSAGES_IN_THREADS,
     FakeAttachment,
     FakeChannel,
     FakeGuild,
@@ -474,6 +487,9 @@ class FakeDiscord:
         """A message a member posts (MESSAGE_CREATE), with files served by the fake CDN at their urls."""
         if channel.guild is None or member.guild is not channel.guild:
             raise ValueError("members post in channels of their own guild")
+        needed = SEND_MESSAGES_IN_THREADS if channel.is_thread else SEND_MESSAGES
+        if not channel.guild.permissions_in(member, channel) & needed:
+            raise PermissionError(f"{member.user.username} may not post in {channel.name!r}")
         message = FakeMessage(
             id=self.snowflakes.next(), channel_id=channel.id, guild_id=channel.guild.id, author=member.user
         )

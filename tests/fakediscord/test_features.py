@@ -514,3 +514,29 @@ async def test_sends_can_share_the_bucket(fake_discord: FakeDiscord, world: dict
         path = f"/channels/{channel.id}/messages"
         statuses = [(await raw(fake_discord, "POST", path, {"content": str(n)})).status for n in range(3)]
     assert statuses == [200, 200, 429] and limiter.answered_429 == 1
+
+
+async def test_members_post_only_where_they_may_and_their_files_are_served(
+    fake_discord: FakeDiscord, world: dict[str, Any]
+) -> None:
+    guild, channel, alice = world["guild"], world["channel"], world["alice"]
+    readonly = guild.add_channel("announcements")
+    readonly.set_overwrite(guild, deny=discord.Permissions(send_messages=True))
+    with pytest.raises(PermissionError):
+        fake_discord.post_message(alice, readonly, "hi")
+    posted = fake_discord.post_message(alice, channel, files=[("cat.png", PNG)])
+    url = posted.attachments[0].to_payload(fake_discord.base_url)["url"]
+    async with aiohttp.ClientSession() as session, session.get(url) as response:
+        assert response.status == 200 and await response.read() == PNG
+        assert response.content_type == "image/png"
+    assert posted.attachments[0].downloads == 1
+
+
+async def test_context_menus_take_no_description_or_options(fake_discord: FakeDiscord, world: dict[str, Any]) -> None:
+    path = f"/applications/{fake_discord.app_id}/guilds/{world['guild'].id}/commands"
+    async with running_bot(FeatureBot(), fake_discord):
+        described = await raw(fake_discord, "PUT", path, [{"name": "Do it", "type": 3, "description": "no"}])
+        many = [{"name": f"Menu {n}", "type": 3} for n in range(16)]
+        too_many = await raw(fake_discord, "PUT", path, many)
+        fine = await raw(fake_discord, "PUT", path, many[:15])
+    assert (described.status, too_many.status, fine.status) == (400, 400, 200)

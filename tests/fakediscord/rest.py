@@ -584,8 +584,9 @@ class RestAPI:
         channel = self.fake._channels.get(message.channel_id)
         guild = channel.guild if channel is not None else None
         # Role pings and @everyone need a mentionable role or the author's Mention Everyone permission.
-        may_mention_all = guild is not None and channel is not None
-        may_mention_all = may_mention_all and bool(guild.bot_permissions_in(channel) & MENTION_EVERYONE)  # type: ignore[union-attr]
+        may_mention_all = False
+        if channel is not None and guild is not None:
+            may_mention_all = bool(guild.bot_permissions_in(channel) & MENTION_EVERYONE)
         roles = []
         for raw in re.findall(r"<@&(\d+)>", content):
             role_id = int(raw)

@@ -16,7 +16,7 @@ import logging
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import aiohttp
@@ -48,7 +48,8 @@ class Prepared:
     links: list[str]
     texts: list[str]
     deliveries: dict[int, str]
-    reencoded: bool = False
+    # RunningHub's links to the full-size originals of the images that were re-encoded to fit
+    originals: list[str] = field(default_factory=list)
 
 
 class Delivery:
@@ -163,7 +164,7 @@ class Delivery:
                 fitted = await asyncio.to_thread(reencode_to_fit, path, limit)
             if fitted is not None:
                 path, size = fitted, fitted.stat().st_size
-                out.reencoded = True
+                out.originals.append(output.url)
         if size > limit:
             out.links.append(output.url)
             out.deliveries[output.idx] = "link"
@@ -185,7 +186,7 @@ class Delivery:
 
     def compose(self, job: Job, prepared: Prepared) -> str:
         content = ResultContent(links=prepared.links, texts=prepared.texts, has_files=bool(prepared.files),
-                                reencoded=prepared.reencoded)
+                                originals=prepared.originals)
         return result_text(job, content, self.clock())
 
     async def post(self, job: Job, prepared: Prepared, *, nonce: str | None = None) -> int:

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from bot.db.journal import Job
+from bot.jobs.inputs import JobInputs
 from bot.jobs.states import ORDER, JobState
 from bot.runninghub.types import AccountStatus
 from bot.texts import Msg, t
@@ -95,18 +96,22 @@ class ResultContent:
     links: list[str] = field(default_factory=list)
     texts: list[str] = field(default_factory=list)
     has_files: bool = False
-    reencoded: bool = False
+    # RunningHub's links to the full-size originals of images re-encoded to fit
+    originals: list[str] = field(default_factory=list)
 
 
 def result_text(job: Job, content: ResultContent, now: float) -> str:
     """The first result message: who, what, how long, the prompt, links and text outputs."""
     lines = [t("job.result", job.locale, elapsed=duration(job.elapsed(now), job.locale), coins=job.cost,
                **_about(job))]
-    prompt = job.inputs.get("prompt")
-    if prompt:
-        lines.append("> " + one_line(str(prompt), PROMPT_SHOWN))
-    if content.reencoded:
-        lines.append(t("job.result.reencoded", job.locale))
+    inputs = JobInputs.from_json(job.inputs)
+    if inputs.prompt:
+        lines.append("> " + one_line(str(inputs.prompt), PROMPT_SHOWN))
+    if inputs.seed is not None:
+        lines.append(t("results.seed", job.locale, seed=inputs.seed))
+    if content.originals:
+        lines.append(t("results.reencoded", job.locale))
+        lines.extend(f"<{url}>" for url in content.originals)
     if content.links:
         lines.append(t("job.result.links", job.locale))
         lines.extend(f"<{url}>" for url in content.links)

@@ -550,7 +550,10 @@ async def test_an_image_over_the_upload_limit_is_reencoded_to_fit(world: World, 
     (name, data), = result.files
     assert len(world.output_bytes(0)[0]) > limit
     assert len(data) <= limit and data.startswith(b"\xff\xd8") and name.endswith(".jpg")
-    assert t("job.result.reencoded", "en") in result.content
+    assert t("results.reencoded", "en") in result.content
+    task = next(iter(world.sim.tasks.values()))
+    (original,) = [o["fileUrl"] for o in task.outputs]
+    assert f"<{original}>" in result.content  # RunningHub's full-size file beside the re-encoded copy
     assert not [r for r in world.fake.requests_to("POST", CHANNEL_POSTS) if r.status != 200]
     await world.wait_state(job_id, "delivered")
 

@@ -55,10 +55,6 @@ MESSAGES = {
         "en": "The workflow finished but produced no files.",
         "zh-CN": "工作流已完成，但没有产生文件。",
     },
-    "job.result.reencoded": {
-        "en": "(re-encoded to fit Discord's upload limit)",
-        "zh-CN": "（已重新压缩以符合 Discord 上传限制）",
-    },
     # notices to the requester
     "job.notice.failed": {
         "en": "{mention} job {job} (**{alias}**) failed and your {coins} coins were returned. {reason}",

@@ -9,14 +9,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import random
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, BinaryIO
 
 import aiohttp
 
 from bot.errors import UserError
+from bot.jobs.inputs import JobInputs, with_seed
 from bot.media import MAX_UPLOAD_BYTES, sniff
 from bot.runninghub.client import RunningHubClient
 from bot.runninghub.errors import RequestError, RunningHubError, TransientError
@@ -36,6 +38,14 @@ class InputFile:
 
 
 @dataclass(frozen=True)
+class Reused:
+    """A file an earlier job uploaded: a re-run or an edit sends RunningHub's copy again."""
+
+    filename: str  # as the member named it
+    remote: str  # RunningHub's fileName
+
+
+@dataclass(frozen=True)
 class JobRequest:
     """A request that passed every check that can be made before coins move."""
 
@@ -43,6 +53,8 @@ class JobRequest:
     prompt: str | None
     files: Mapping[str, InputFile]
     params: Mapping[str, Any]
+    reused: Mapping[str, Reused] = field(default_factory=dict)
+    seed_drawn: bool = False  # params["seed"] was drawn by the bot (see bot/jobs/inputs.py)
 
 
 class OutputTooLarge(Exception):
@@ -91,13 +103,19 @@ def validate_request(
     prompt: str | None,
     files: Mapping[str, InputFile],
     params: str | Sequence[str] | None,
+    reused: Mapping[str, Reused] | None = None,
 ) -> JobRequest:
-    """Every check that needs no network: one UserError (catalog key) for the first problem found."""
+    """Every check that needs no network: one UserError (catalog key) for the first problem found.
+
+    `reused` are files of an earlier job, already at RunningHub; they count as given.
+    """
     prompt = prompt.strip() if prompt is not None else None
     prompt = prompt or None
+    reused = dict(reused or {})
     accepted = ", ".join(i.name for i in workflow.option_inputs) or "-"
 
     given = ([("prompt", prompt)] if prompt is not None else []) + [(o, f) for o, f in files.items()]
+    given += [(o, r) for o, r in reused.items() if o not in files]
     for option, _value in given:
         item = workflow.input(option)
         if item is None or item.is_param:
@@ -106,7 +124,8 @@ def validate_request(
             )
 
     for item in workflow.option_inputs:
-        if item.required and item.name not in files and not (item.name == "prompt" and prompt is not None):
+        present = item.name in files or item.name in reused or (item.name == "prompt" and prompt is not None)
+        if item.required and not present:
             raise UserError("workflow.input_missing", alias=workflow.alias, option=item.name)
 
     for option, input_file in files.items():
@@ -125,12 +144,19 @@ def validate_request(
         if item.required and item.name not in values:
             raise UserError("workflow.param_missing", alias=workflow.alias, name=item.name)
 
-    return JobRequest(workflow=workflow, prompt=prompt, files=dict(files), params=values)
+    return JobRequest(workflow=workflow, prompt=prompt, files=dict(files), params=values,
+                      reused={o: r for o, r in reused.items() if o not in files})
+
+
+def with_drawn_seed(request: JobRequest, rng: random.Random) -> JobRequest:
+    """The request with a random seed when its alias takes one and none was given (see bot/jobs/inputs.py)."""
+    params, drawn = with_seed(request.workflow, request.params, rng)
+    return replace(request, params=params, seed_drawn=request.seed_drawn or drawn)
 
 
 async def upload_inputs(client: RunningHubClient, request: JobRequest) -> dict[str, str]:
-    """Upload each file (one at a time); option name -> RunningHub fileName."""
-    uploaded: dict[str, str] = {}
+    """Upload each file (one at a time); option name -> RunningHub fileName, reused files included."""
+    uploaded = {option: item.remote for option, item in request.reused.items()}
     for option, item in request.files.items():
         found = sniff(item.data)
         extension = found[1] if found else "bin"
@@ -157,6 +183,21 @@ def build_node_info(request: JobRequest, uploaded: Mapping[str, str]) -> list[No
             continue
         nodes.append(NodeInfo(node_id=item.node_id, field_name=item.field, field_value=value))
     return nodes
+
+
+def job_record(request: JobRequest, uploaded: Mapping[str, str]) -> JobInputs:
+    """What the journal keeps of the job: enough to show it, run it again or edit it."""
+    names = {option: item.filename for option, item in request.reused.items()}
+    names.update({option: item.filename for option, item in request.files.items()})
+    nodes = build_node_info(request, uploaded)
+    return JobInputs(
+        prompt=request.prompt,
+        params=dict(request.params),
+        files=names,
+        uploads=dict(uploaded),
+        nodes=tuple({"node_id": n.node_id, "field_name": n.field_name, "field_value": n.field_value} for n in nodes),
+        seed_drawn=request.seed_drawn,
+    )
 
 
 async def submit(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import random
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -18,12 +19,15 @@ from bot.jobs.pipeline import (
     InputFile,
     JobRequest,
     OutputTooLarge,
+    Reused,
     build_node_info,
     download_output,
+    job_record,
     submit,
     upload_inputs,
     validate_request,
     wait_for_task,
+    with_drawn_seed,
 )
 from bot.media import MAX_UPLOAD_BYTES
 from bot.runninghub.client import RunningHubClient
@@ -138,6 +142,37 @@ def test_accepts_a_good_request(registry: WorkflowRegistry) -> None:
     assert request.prompt == "a cat" and request.params == {"seed": 42}
 
 
+def test_files_of_an_earlier_job_count_as_given(registry: WorkflowRegistry) -> None:
+    style = registry.get("style-transfer")
+    reused = {"image": Reused("cat.png", "api/cat.png"), "image2": Reused("ink.png", "api/ink.png")}
+    request = validate_request(style, prompt=None, files={}, params=None, reused=reused)
+    assert request.reused == reused and request.files == {}
+    # a fresh file for an option replaces the earlier one
+    request = validate_request(style, prompt=None, files={"image2": image("image2")}, params=None, reused=reused)
+    assert set(request.reused) == {"image"} and set(request.files) == {"image2"}
+    assert refusal(registry, "style-transfer", reused={"image": reused["image"]}).key == "workflow.input_missing"
+    # an alias that no longer takes an option refuses it, as /generate would
+    assert refusal(registry, "upscale", reused=reused).key == "workflow.option_not_taken"
+
+
+def test_a_seed_is_drawn_and_recorded_with_the_file_names(registry: WorkflowRegistry) -> None:
+    z = registry.get("z-image")
+    request = with_drawn_seed(validate_request(z, prompt="a cat", files={}, params="steps=30"), random.Random(5))
+    assert request.seed_drawn and isinstance(request.params["seed"], int) and request.params["steps"] == 30
+    record = job_record(request, {})
+    assert record.seed == request.params["seed"] and record.seed_drawn
+    assert {"node_id": "3", "field_name": "seed", "field_value": record.seed} in record.nodes
+    typed = with_drawn_seed(validate_request(z, prompt="a cat", files={}, params="seed=7"), random.Random(5))
+    assert typed.params == {"seed": 7} and not typed.seed_drawn
+
+    style = registry.get("style-transfer")
+    request = validate_request(style, prompt=None, files={"image2": image("image2", name="my ink.png")},
+                               params=None, reused={"image": Reused("cat.png", "api/cat.png")})
+    record = job_record(request, {"image": "api/cat.png", "image2": "api/new.png"})
+    assert record.files == {"image": "cat.png", "image2": "my ink.png"}
+    assert record.uploads == {"image": "api/cat.png", "image2": "api/new.png"}
+
+
 # ---------------------------------------------------------------------------------------- nodeInfoList
 
 
@@ -200,6 +235,9 @@ async def test_upload_and_submit_put_the_uploaded_names_on_the_nodes(
 
     uploaded = await upload_inputs(client, request)
     assert set(uploaded) == {"image", "image2"}
+    again = validate_request(request.workflow, prompt=None, files={}, params=None,
+                             reused={o: Reused(f.filename, uploaded[o]) for o, f in files.items()})
+    assert await upload_inputs(client, again) == uploaded  # nothing sent twice
     assert simulator.uploads[uploaded["image"]] == source and simulator.uploads[uploaded["image2"]] == style
     assert all(name.endswith(".png") for name in uploaded.values())  # the sniffed extension, not the name's
     assert [r.file_name for r in simulator.requests_to("/task/openapi/upload")] == ["image.png", "image2.png"]

@@ -10,6 +10,7 @@ import argparse
 import asyncio
 import contextlib
 import logging
+import random
 import re
 import sys
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
@@ -41,6 +42,7 @@ from bot.jobs.pipeline import (
     upload_inputs,
     validate_request,
     wait_for_task,
+    with_drawn_seed,
 )
 from bot.logs import SecretFilter, setup_logging
 from bot.runninghub.client import RunningHubClient
@@ -292,6 +294,8 @@ async def run_generate(
     async with _runninghub(settings) as (client, session):
         for option, item in request.files.items():
             console.note(f"uploading {option}: {item.filename} ({len(item.data) / 1024:.0f} KB)")
+        if request.seed_drawn:
+            console.note(f"seed {request.params['seed']} (drawn at random; --param seed=N repeats it)")
         uploaded = await upload_inputs(client, request)
         nodes = build_node_info(request, uploaded)
         created = await _submit_once(client, workflow, nodes, remote)
@@ -325,6 +329,7 @@ def cmd_generate(args: argparse.Namespace, console: Console) -> int:
     settings = _settings(console)
     workflow = load_workflows(settings.workflows_path).get(args.alias)
     request = validate_request(workflow, prompt=args.prompt, files=_collect_files(args), params=args.param)
+    request = with_drawn_seed(request, random.Random())
     remote = _Remote()
     try:
         paths = asyncio.run(run_generate(settings, request, Path(args.out), console, remote))

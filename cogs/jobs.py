@@ -27,6 +27,7 @@ from bot.ui.autocomplete import workflow_autocomplete
 from bot.ui.checks import interaction_is_moderator
 from bot.ui.i18n import cmd_text, locale_of
 from bot.ui.reply import refusals, reply
+from bot.ui.starter import starter_of
 
 log = logging.getLogger(__name__)
 
@@ -55,8 +56,7 @@ class RerunButton(discord.ui.DynamicItem[discord.ui.Button], template=job_button
             _refuse_bots(interaction)
             service = interaction.client.services.jobs
             locale = locale_of(interaction)
-            job = await service.rerun(self.job_id, guild_id=_guild_id(interaction), member_id=interaction.user.id,
-                                      locale=locale)
+            job = await service.rerun(self.job_id, starter_of(interaction))
             await reply(interaction, queued_reply(job, await service.queue_position(job), locale))
 
 

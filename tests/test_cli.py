@@ -11,6 +11,7 @@ import asyncio
 import io
 import logging
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -163,6 +164,7 @@ def test_generate_z_image_with_the_in_process_simulator(
     path = Path(line)
     assert path.parent == Path("outputs") and path.name.startswith("z-image-") and path.suffix == ".png"
     assert is_png(tmp_path / path)
+    assert "drawn at random" not in captured.err  # the seed was given
 
 
 def test_generate_as_a_real_process_with_the_simulator(tmp_path: Path) -> None:
@@ -178,6 +180,7 @@ def test_generate_as_a_real_process_with_the_simulator(tmp_path: Path) -> None:
     (line,) = result.stdout.splitlines()
     assert is_png(tmp_path / line)
     assert "Traceback" not in result.stderr and "submitted z-image as RunningHub task" in result.stderr
+    assert re.search(r"seed \d+ \(drawn at random", result.stderr)  # no seed given: one is drawn and shown
 
 
 # ------------------------------------------------------------------------------------------- Ctrl-C

@@ -55,6 +55,7 @@ class JobRequest:
     params: Mapping[str, Any]
     reused: Mapping[str, Reused] = field(default_factory=dict)
     seed_drawn: bool = False  # params["seed"] was drawn by the bot (see bot/jobs/inputs.py)
+    source_job_id: int | None = None  # the job this one re-runs or edits
 
 
 class OutputTooLarge(Exception):

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import random
 import tempfile
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -21,8 +23,9 @@ from bot.db.journal import Job, Journal
 from bot.db.ledger import Ledger
 from bot.errors import UserError
 from bot.jobs.delivery import Delivery
+from bot.jobs.inputs import JobInputs, params_text, rerun_params, seed_still_drawn
 from bot.jobs.notifier import DeliveryError, Notifier
-from bot.jobs.pipeline import JobRequest, build_node_info, upload_inputs
+from bot.jobs.pipeline import JobRequest, Reused, job_record, upload_inputs, validate_request, with_drawn_seed
 from bot.jobs.poller import Poller
 from bot.jobs.reasons import reason_for_error
 from bot.jobs.scheduler import Scheduler
@@ -32,7 +35,7 @@ from bot.runninghub.errors import RunningHubError, TaskNotFound
 from bot.runninghub.types import AccountStatus
 from bot.texts import Msg
 from bot.texts.jobs import Health, delivering_status, end_notice, final_status, pending_status
-from bot.workflows import WorkflowRegistry
+from bot.workflows import Workflow, WorkflowRegistry
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +44,19 @@ DEFAULT_MAX_UNFINISHED = 3
 # memory until RunningHub has it, and fifty 5 MB transfers in one go stall the event loop.
 INTAKE_TRANSFERS = 4
 HEALTH_ACCOUNT_TIMEOUT = 10.0  # seconds /health waits for RunningHub's account status
+
+
+@dataclass(frozen=True)
+class Starter:
+    """Who starts a job and where: what the gates need to know, read from the interaction by the cog."""
+
+    guild_id: int
+    channel_id: int
+    member_id: int
+    locale: str | None
+    role_ids: frozenset[int] = frozenset()
+    is_moderator: bool = False
+    nsfw_channel: bool = False  # an age-restricted channel (a thread: its parent's flag)
 
 
 class JobService:
@@ -58,6 +74,7 @@ class JobService:
         max_unfinished: int = DEFAULT_MAX_UNFINISHED,
         status_interval: float = 10.0,
         delivery_retry_base: float = 5.0,
+        rng: random.Random | None = None,
     ) -> None:
         self.settings = settings
         self.journal = journal
@@ -67,6 +84,7 @@ class JobService:
         self.notifier = notifier
         self.clock = clock
         self.max_unfinished = max_unfinished
+        self.rng = rng or random.Random()  # draws the seeds members leave unset
         self.transfers = asyncio.Semaphore(INTAKE_TRANSFERS)
         self.delivery = Delivery(journal, notifier, session, clock=clock, retry_base=delivery_retry_base)
         self.scheduler = Scheduler(
@@ -149,19 +167,26 @@ class JobService:
 
     # ---- intake ------------------------------------------------------------------------------
 
+    async def check_start(self, starter: Starter, workflow: Workflow, *, prompt: str | None,
+                          params: str | None) -> None:
+        """Every gate a new job passes before a coin is held or a file downloaded, for each way of
+        starting one (/generate, re-run, edit, Generate from image). Raises UserError."""
+        await self._check_cap(starter.guild_id, starter.member_id)
+
     async def intake(
         self, request: JobRequest, *, guild_id: int, channel_id: int, member_id: int, locale: str | None
     ) -> Job:
         """Hold the cost, upload the inputs, journal the job and post its status message."""
         await self._check_cap(guild_id, member_id)
+        request = with_drawn_seed(request, self.rng)
         workflow = request.workflow
         job = await self.journal.create(
             guild_id=guild_id, channel_id=channel_id, member_id=member_id, alias=workflow.alias,
-            cost=workflow.cost, locale=locale,
+            cost=workflow.cost, locale=locale, source_job_id=request.source_job_id,
         )
         try:
             uploaded = await upload_inputs(self.client, request)
-            nodes = build_node_info(request, uploaded)
+            record = job_record(request, uploaded)
         except BaseException as exc:
             reason = reason_for_error(exc)
             await self.journal.end(job.id, (JobState.PREPARING,), JobState.FAILED, reason)
@@ -169,24 +194,42 @@ class JobService:
             if isinstance(exc, RunningHubError):
                 raise UserError("job.error.upload_failed", reason=reason) from exc
             raise
-        inputs = {
-            "prompt": request.prompt,
-            "params": dict(request.params),
-            "uploads": uploaded,
-            "nodes": [{"node_id": n.node_id, "field_name": n.field_name, "field_value": n.field_value} for n in nodes],
-        }
-        return await self._announce(job.id, inputs)
+        return await self._announce(job.id, record.to_json())
 
-    async def rerun(self, job_id: int, *, guild_id: int, member_id: int, locale: str | None) -> Job:
-        """A new job with the same inputs (already uploaded), held and charged like any other."""
+    async def start_job(self, request: JobRequest, starter: Starter) -> Job:
+        return await self.intake(request, guild_id=starter.guild_id, channel_id=starter.channel_id,
+                                 member_id=starter.member_id, locale=starter.locale)
+
+    async def rerun(self, job_id: int, starter: Starter) -> Job:
+        """A new job with the same inputs (the files already at RunningHub), held and charged like any
+        other; a seed the bot drew is drawn again, one the member typed is kept."""
+        source, inputs, workflow = await self._source(job_id, starter.guild_id)
+        params = rerun_params(workflow, inputs)
+        await self.check_start(starter, workflow, prompt=inputs.prompt, params=params)
+        request = validate_request(workflow, prompt=inputs.prompt, files={}, params=params,
+                                   reused=_reused(inputs))
+        return await self.start_job(replace(request, source_job_id=source.id), starter)
+
+    async def edit_form(self, job_id: int, guild_id: int) -> tuple[Job, str, str]:
+        """The job, its prompt and its params text (the seed it used included), to pre-fill the edit modal."""
+        source, inputs, workflow = await self._source(job_id, guild_id)
+        return source, inputs.prompt or "", params_text(workflow, inputs.params)
+
+    async def edit(self, job_id: int, starter: Starter, *, prompt: str | None, params: str | None) -> Job:
+        """A new job with the same files and the member's edited prompt and params."""
+        source, inputs, workflow = await self._source(job_id, starter.guild_id)
+        await self.check_start(starter, workflow, prompt=prompt, params=params)
+        request = validate_request(workflow, prompt=prompt, files={}, params=params, reused=_reused(inputs))
+        request = replace(request, source_job_id=source.id, seed_drawn=seed_still_drawn(inputs, request.params))
+        return await self.start_job(request, starter)
+
+    async def _source(self, job_id: int, guild_id: int) -> tuple[Job, JobInputs, Workflow]:
+        """A job to start again from: its record and its alias as it is now."""
         source = await self._job_in_guild(job_id, guild_id)
-        workflow = self.registry.get(source.alias)
-        await self._check_cap(guild_id, member_id)
-        job = await self.journal.create(
-            guild_id=guild_id, channel_id=source.channel_id, member_id=member_id, alias=workflow.alias,
-            cost=workflow.cost, locale=locale, inputs=source.inputs, source_job_id=source.id,
-        )
-        return await self._announce(job.id, source.inputs)
+        inputs = JobInputs.from_json(source.inputs)
+        if not source.inputs:  # ended before its inputs were uploaded: nothing to start from
+            raise UserError("results.error.nothing_kept", job=source.label)
+        return source, inputs, self.registry.get(source.alias)
 
     async def _announce(self, job_id: int, inputs: dict[str, Any]) -> Job:
         """Post the job's status message, then hand the job to the scheduler (preparing -> pending).
@@ -366,6 +409,10 @@ class JobService:
             log.warning("job %s: notice cannot be posted: %s", job.id, exc)
         await self.journal.set_notified(job.id)
         self._final_status_shown.discard(job_id)
+
+
+def _reused(inputs: JobInputs) -> dict[str, Reused]:
+    return {option: Reused(inputs.files.get(option, option), remote) for option, remote in inputs.uploads.items()}
 
 
 def _already_ended(job: Job) -> UserError:

@@ -152,9 +152,12 @@ class Jobs(commands.Cog):
             raise UserError("job.error.cannot_post")
         given = dict(zip(MEDIA_OPTIONS, (image, image2, image3, audio, video), strict=True))
         attachments = {option: a for option, a in given.items() if a is not None}
+        service = self.service
+        starter = starter_of(interaction)
+        # Every gate before any file is downloaded or coin held (the same call for every way in).
+        await service.check_start(starter, chosen, prompt=prompt, params=params)
         for option, attachment in attachments.items():  # refuse a huge file before downloading it
             check_file_size(option, attachment.filename, attachment.size)
-        service = self.service
         # From download to upload the files are in memory: a few members at a time (the deferral is sent).
         async with service.transfers:
             files: dict[str, InputFile] = {}
@@ -165,10 +168,7 @@ class Jobs(commands.Cog):
                     raise UserError("job.error.attachment_unreadable", name=attachment.filename) from exc
                 files[option] = InputFile(option, attachment.filename, data)
             request = validate_request(chosen, prompt=prompt, files=files, params=params)
-            job = await service.intake(
-                request, guild_id=_guild_id(interaction), channel_id=interaction.channel_id or 0,
-                member_id=interaction.user.id, locale=locale,
-            )
+            job = await service.start_job(request, starter)
         await reply(interaction, queued_reply(job, await service.queue_position(job), locale))
 
     @app_commands.command(name="jobs", description=cmd_text("cmd.jobs"))

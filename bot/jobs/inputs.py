@@ -101,12 +101,12 @@ def format_value(value: Any) -> str:
     return f'"{escaped}"'
 
 
-def params_text(workflow: Workflow, params: Mapping[str, Any], *, leave_out: tuple[str, ...] = ()) -> str:
+def params_text(workflow: Workflow | None, params: Mapping[str, Any], *, leave_out: tuple[str, ...] = ()) -> str:
     """'seed=42 steps=30 negative="blurry"': the params in the alias's order, readable by parse_params.
 
     Params the alias no longer has come last, so that a refusal names them instead of dropping them.
     """
-    order = [i.name for i in workflow.params]
+    order = [i.name for i in workflow.params] if workflow is not None else []
     names = [n for n in order if n in params] + [n for n in params if n not in order]
     return " ".join(f"{name}={format_value(params[name])}" for name in names if name not in leave_out)
 

@@ -167,11 +167,23 @@ class JobService:
 
     # ---- intake ------------------------------------------------------------------------------
 
-    async def check_start(self, starter: Starter, workflow: Workflow, *, prompt: str | None,
-                          params: str | None) -> None:
+    async def check_start(self, starter: Starter, workflow: Workflow | None, *, prompt: str | None = None,
+                          params: str | None = None) -> None:
         """Every gate a new job passes before a coin is held or a file downloaded, for each way of
-        starting one (/generate, re-run, edit, Generate from image). Raises UserError."""
+        starting one (/generate, re-run, edit, Generate from image). Raises UserError.
+
+        Without a workflow, only the gates about the member and the channel run (a menu that is
+        about to offer aliases).
+        """
         await self._check_cap(starter.guild_id, starter.member_id)
+
+    def runnable(self, starter: Starter) -> list[Workflow]:
+        """The aliases this member may run in this channel, by name."""
+        return self.registry.all()
+
+    async def job_in_guild(self, job_id: int, guild_id: int) -> Job:
+        """A job of this server (for its details card); UserError when there is none."""
+        return await self._job_in_guild(job_id, guild_id)
 
     async def intake(
         self, request: JobRequest, *, guild_id: int, channel_id: int, member_id: int, locale: str | None

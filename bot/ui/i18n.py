@@ -1,7 +1,8 @@
 """Language for Discord: command descriptions localized at sync, replies in the member's language.
 
-Command and option names stay English everywhere (members share commands in chat); descriptions
-and choice names carry a catalog key and are sent to Discord with their zh-CN translation.
+Command and option names stay English everywhere (members share commands in chat); descriptions,
+choice names and message context menu names carry a catalog key and are sent to Discord with
+their zh-CN translation.
 """
 
 from __future__ import annotations
@@ -33,7 +34,10 @@ class CatalogTranslator(app_commands.Translator):
     async def translate(
         self, string: locale_str, locale: discord.Locale, context: TranslationContextTypes
     ) -> str | None:
-        if locale is not discord.Locale.chinese or context.location in _UNTRANSLATED:
+        if locale is not discord.Locale.chinese:
+            return None
+        # A context menu's name is what members see in the Apps menu, not something they type.
+        if context.location in _UNTRANSLATED and not isinstance(context.data, app_commands.ContextMenu):
             return None
         key = string.extras.get("key")
         if key is None:

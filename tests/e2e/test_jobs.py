@@ -200,7 +200,8 @@ async def test_text_to_image_posts_the_png_mentions_the_member_and_charges_the_c
     assert result.content.startswith(f"{world.alice.mention} **z-image** #{job_id}")
     assert "> a cat" in result.content
     assert result.mentions == [world.alice.id]
-    assert result.custom_ids == [f"rh:rerun:{job_id}", f"rh:delete:{job_id}"]
+    assert result.custom_ids == [f"rh:rerun:{job_id}", f"rh:edit:{job_id}", f"rh:details:{job_id}",
+                                 f"rh:delete:{job_id}"]
     job = await world.bot.services.journal.get(job_id)
     assert job is not None and result.nonce == delivery_nonce(job) + "p1"  # the same on every retry
     # RunningHub got the prompt on node 6, once.

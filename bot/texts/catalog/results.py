@@ -17,7 +17,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     },
     # --- the edit modal and the image modal (titles and labels: at most 45 characters) -------
     "results.edit.title": {"en": "Edit {job} · {alias}", "zh-CN": "编辑 {job} · {alias}"},
-    "results.image.title": {"en": "{alias} · {count} image(s)", "zh-CN": "{alias} · {count} 张图片"},
+    "results.image.title": {"en": "{alias} · from image", "zh-CN": "{alias} · 用图片生成"},
     "results.field.prompt": {"en": "Prompt", "zh-CN": "提示词"},
     "results.field.params": {"en": "Params (seed=42 steps=30)", "zh-CN": "参数（例如 seed=42 steps=30）"},
     "results.field.params_hint": {
@@ -65,6 +65,10 @@ MESSAGES: dict[str, dict[str, str]] = {
     "results.details.none": {"en": "none", "zh-CN": "无"},
     "results.details.unknown": {"en": "not known yet", "zh-CN": "暂不知道"},
     # --- refusals -------------------------------------------------------------------------
+    "results.error.nothing_to_edit": {
+        "en": "The workflow of job {job} takes no prompt or params, so there is nothing to edit; use Re-run.",
+        "zh-CN": "任务 {job} 的工作流没有提示词或参数可改；请使用“重新生成”。",
+    },
     "results.error.nothing_kept": {
         "en": "Job {job} kept no inputs to start from, so it cannot be run again; use /generate.",
         "zh-CN": "任务 {job} 没有保存输入，无法再次运行；请使用 /generate。",

@@ -1,6 +1,7 @@
 """Helpers for tests that run the real bot: the command contract, an in-process bot, a subprocess.
 
-- `CONTRACT` is design.md §3's slash commands: option names, types and whether each is required.
+- `CONTRACT` is design.md §3's slash commands: option names, types and whether each is required;
+  `MESSAGE_COMMANDS` its message context menus with their Chinese names.
 - `running_bot(fake, tmp_path=...)` runs an RHBot in this process against the loopback fake Discord.
 - `start_bot_process(env)` runs `python -m bot run` in a subprocess (via tests/launch_bot.py,
   which points discord.py at the fake first) for restart and bad-token tests.
@@ -66,6 +67,11 @@ CONTRACT: dict[str, dict[str, tuple[int, bool]]] = {
     "quota policy": {"allowance": (I, True), "period": (S, True)},
     "health": {},
 }
+# Message context menus (command type 3): English name -> its zh-CN name in the Apps menu.
+MESSAGE_COMMANDS: dict[str, dict[str, str]] = {
+    "Generate from image": {"zh-CN": "用图片生成"},
+}
+MESSAGE_COMMAND = 3
 MODERATOR_COMMANDS = ("quota", "health")  # top-level commands with default_member_permissions
 MANAGE_GUILD = 1 << 5
 PERIODS = ("none", "daily", "weekly", "monthly")
@@ -87,14 +93,30 @@ def flatten_commands(payloads: Iterable[Mapping[str, Any]]) -> dict[str, dict[st
             flat[name] = {o["name"]: o for o in options}
 
     for command in payloads:
-        walk("", command)
+        if command.get("type", 1) == 1:
+            walk("", command)
     return flat
 
 
+def message_commands(payloads: Iterable[Mapping[str, Any]]) -> dict[str, Mapping[str, Any]]:
+    """The message context menus among the payloads, by name."""
+    return {c["name"]: c for c in payloads if c.get("type") == MESSAGE_COMMAND}
+
+
 def contract_mismatches(payloads: Iterable[Mapping[str, Any]]) -> list[str]:
-    """Every way the payloads differ from CONTRACT (missing commands, options, types, required)."""
+    """Every way the payloads differ from CONTRACT and MESSAGE_COMMANDS (missing commands, options, types,
+    required; a message menu's localized name)."""
+    payloads = list(payloads)
     flat = flatten_commands(payloads)
     problems = []
+    menus = message_commands(payloads)
+    for name, localized in MESSAGE_COMMANDS.items():
+        if name not in menus:
+            problems.append(f"message command {name!r} is missing")
+            continue
+        got = dict(menus[name].get("name_localizations") or {})
+        if any(got.get(locale) != text for locale, text in localized.items()):
+            problems.append(f"message command {name!r} is named {got}, expected {localized}")
     for command, options in CONTRACT.items():
         if command not in flat:
             problems.append(f"/{command} is missing")

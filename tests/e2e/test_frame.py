@@ -27,9 +27,12 @@ from tests.fakediscord.plugin import fake_discord, fake_discord_server  # noqa: 
 from tests.fakediscord.server import FakeDiscord
 from tests.harness import (
     CONTRACT,
+    MESSAGE_COMMAND,
+    MESSAGE_COMMANDS,
     SHIPPED_ALIASES,
     contract_mismatches,
     flatten_commands,
+    message_commands,
     process_env,
     running_bot,
     start_bot_process,
@@ -81,6 +84,7 @@ async def test_logs_in_and_syncs_the_contract_to_the_configured_guild(
     assert synced is not None, "nothing was synced to DISCORD_GUILD_ID"
     assert contract_mismatches(synced) == []
     assert set(flatten_commands(synced)) == set(CONTRACT)
+    assert set(message_commands(synced)) == set(MESSAGE_COMMANDS)
     # A configured guild means no global sync.
     assert fake_discord.synced_commands(None) is None
     login = fake_discord.requests_to("GET", "/users/@me")
@@ -95,6 +99,9 @@ async def test_synced_commands_carry_chinese_descriptions_and_english_names(
     by_name = {c["name"]: c for c in synced}
     assert by_name["generate"]["description_localizations"]["zh-CN"] == t("cmd.generate", "zh-CN")
     for command in synced:
+        if command.get("type") == MESSAGE_COMMAND:  # a menu has no description; its name is what members read
+            assert command["name_localizations"] == MESSAGE_COMMANDS[command["name"]], command["name"]
+            continue
         assert command["description_localizations"].get("zh-CN"), command["name"]
         assert not command.get("name_localizations"), command["name"]
     for command, options in flatten_commands(synced).items():

@@ -55,7 +55,8 @@ class RHBot(commands.Bot):
     async def setup_hook(self) -> None:
         # Runs once, after login and before the gateway connects (never in on_ready, which repeats).
         await self.tree.set_translator(CatalogTranslator())
-        self.services = build_services(self.resources, DiscordNotifier(self), **self._service_options)
+        notifier = DiscordNotifier(self, self.resources.workflows)
+        self.services = build_services(self.resources, notifier, **self._service_options)
         # Settle what a previous run left behind now, before any interaction can start a job; the
         # loops start once the gateway is ready (the jobs cog), as deliveries need the guild cache.
         await self.services.start()

@@ -16,9 +16,11 @@ import discord
 from discord.ext import commands
 
 from bot.db.journal import Job
+from bot.errors import UserError
 from bot.jobs.delivery import delivery_nonce
 from bot.jobs.notifier import DeliveryError, OutgoingFile
 from bot.ui.job_buttons import RERUN, result_view
+from bot.workflows import Workflow, WorkflowRegistry
 
 log = logging.getLogger(__name__)
 
@@ -28,8 +30,9 @@ STATUS_RETRY_DELAY = 1.0  # seconds before a status post that failed on the way 
 
 
 class DiscordNotifier:
-    def __init__(self, bot: commands.Bot) -> None:
+    def __init__(self, bot: commands.Bot, workflows: WorkflowRegistry) -> None:
         self.bot = bot
+        self.workflows = workflows  # the buttons under a result depend on its alias as it is now
 
     def upload_limit(self, guild_id: int) -> int:
         guild = self.bot.get_guild(guild_id)
@@ -93,7 +96,11 @@ class DiscordNotifier:
         attachments = [discord.File(f.path, filename=f.filename) for f in files]
         kwargs: dict[str, object] = {"allowed_mentions": self._only_requester(job)}
         if first:
-            kwargs["view"] = result_view(job)
+            try:
+                workflow: Workflow | None = self.workflows.get(job.alias)
+            except UserError:  # removed from workflows.toml since the job started
+                workflow = None
+            kwargs["view"] = result_view(job, workflow)
         if nonce:
             kwargs["nonce"] = nonce
         try:

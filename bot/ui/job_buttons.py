@@ -11,8 +11,13 @@ import discord
 
 from bot.db.journal import Job
 from bot.texts import t
+from bot.texts.results import rerun_label
+from bot.ui.results import editable
+from bot.workflows import Workflow
 
 RERUN = "rh:rerun:{job}"
+EDIT = "rh:edit:{job}"
+DETAILS = "rh:details:{job}"
 DELETE = "rh:delete:{job}"
 # The pattern discord.py matches a click's custom id against, for a `{job}` custom id above.
 JOB_ID_PATTERN = "(?P<job>[0-9]+)"
@@ -36,11 +41,20 @@ class PostedView(discord.ui.View):
         return False
 
 
-def result_view(job: Job) -> discord.ui.View:
-    """Run again and Delete, under the first message of a job's results."""
+def result_view(job: Job, workflow: Workflow | None) -> discord.ui.View:
+    """Re-run (its label says what the clicker pays), Edit, Details and Delete, under the first
+    message of a job's results. `workflow` is the job's alias now (None: removed since)."""
+    cost = workflow.cost if workflow is not None else job.cost
     view = PostedView()
-    view.add_item(discord.ui.Button(label=t("button.rerun", job.locale), style=discord.ButtonStyle.primary,
+    view.add_item(discord.ui.Button(label=rerun_label(cost, job.locale), style=discord.ButtonStyle.primary,
                                     emoji="🔁", custom_id=RERUN.format(job=job.id)))
+    if workflow is not None and editable(workflow):
+        view.add_item(discord.ui.Button(label=t("results.button.edit", job.locale),
+                                        style=discord.ButtonStyle.secondary, emoji="✏️",
+                                        custom_id=EDIT.format(job=job.id)))
+    view.add_item(discord.ui.Button(label=t("results.button.details", job.locale),
+                                    style=discord.ButtonStyle.secondary, emoji="ℹ️",
+                                    custom_id=DETAILS.format(job=job.id)))
     view.add_item(discord.ui.Button(label=t("button.delete", job.locale), style=discord.ButtonStyle.secondary,
                                     emoji="🗑️", custom_id=DELETE.format(job=job.id)))
     return view

@@ -15,8 +15,8 @@ from typing import Any
 
 import pytest
 
-from bot.messages import t
 from bot.runninghub.simulator import Simulator
+from bot.texts import t
 from tests.e2e.test_jobs import ALLOWANCE, MANAGE_GUILD, World, eventually, sim_options, world  # noqa: F401
 from tests.fakediscord.model import FakeInteraction, FakeMember, FakeMessage
 from tests.fakediscord.plugin import fake_discord, fake_discord_server  # noqa: F401 (fixtures)

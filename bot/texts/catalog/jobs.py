@@ -254,6 +254,5 @@ MESSAGES = {
     "health.job": {"en": "{job} ({alias}, {age} ago)", "zh-CN": "{job}（{alias}，{age}前）"},
     "health.more": {"en": "and {count} more", "zh-CN": "另有 {count} 个"},
     # buttons
-    "button.rerun": {"en": "Run again", "zh-CN": "再来一次"},
     "button.delete": {"en": "Delete", "zh-CN": "删除"},
 }

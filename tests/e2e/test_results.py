@@ -49,7 +49,7 @@ def job_number(text: str) -> int:
 
 
 async def ledger_kinds(w: World, job_id: int) -> list[str]:
-    rows = await w.bot.db.fetchall("SELECT kind FROM ledger WHERE job_id = ? ORDER BY id", (job_id,))
+    rows = await w.bot.services.db.fetchall("SELECT kind FROM ledger WHERE job_id = ? ORDER BY id", (job_id,))
     return [str(r[0]) for r in rows]
 
 
@@ -266,7 +266,7 @@ async def test_every_button_and_an_open_modal_work_after_a_restart(
 
     async def wait_delivered(bot: Any, job_id: int) -> None:
         async def done() -> bool:
-            row = await bot.db.fetchone("SELECT state FROM jobs WHERE id = ?", (job_id,))
+            row = await bot.services.db.fetchone("SELECT state FROM jobs WHERE id = ?", (job_id,))
             return row is not None and row[0] == "delivered"
 
         await eventually(done)
@@ -307,7 +307,7 @@ async def test_every_button_and_an_open_modal_work_after_a_restart(
         assert nodes(simulator.creates()[-1]) == {("21", "image"): names[RED], ("24", "image"): names[BLUE]}
 
         for number in (edited, again, restyled):
-            rows = await bot.db.fetchall("SELECT kind FROM ledger WHERE job_id = ? ORDER BY id", (number,))
+            rows = await bot.services.db.fetchall("SELECT kind FROM ledger WHERE job_id = ? ORDER BY id", (number,))
             assert [r[0] for r in rows] == ["hold", "charge"]
 
         delete = await fake_discord.click(alice, result, f"rh:delete:{job_id}")

@@ -192,4 +192,4 @@ async def test_a_retried_delivery_never_takes_an_older_deployments_message_for_i
                 assert job_id == 1
                 await eventually(lambda drill=drill: drill.delivered(1), timeout=20)
     results = [m for m in fake_discord.messages(channel) if "rh:rerun:1" in m.custom_ids]
-    assert [m.content.splitlines()[-1] for m in results] == ["> first deployment", "> second deployment"]
+    assert [m.content.splitlines()[1] for m in results] == ["> first deployment", "> second deployment"]

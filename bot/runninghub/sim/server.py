@@ -1,15 +1,17 @@
-"""The simulator's HTTP server: RunningHub's legacy endpoints, task life cycle, webhooks, faults."""
+"""The simulator's HTTP server: RunningHub's legacy and v2 endpoints, per-key accounts, the task
+life cycle, the progress websocket, webhooks and faults."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import json
 import logging
 import random
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -29,15 +31,24 @@ from bot.runninghub.sim.media import (
 from bot.runninghub.sim.model import (
     APP_FILE_TYPES,
     CREATE_PATH,
+    FAIL_MARKER,
     FAILED,
     LOADER_FIELDS,
     NEVER_RUN_WORKFLOW_ID,
+    PROGRESS_SOCKET_FAULTS,
+    PROGRESS_SOCKET_PATH,
     QUEUED,
     RUN_APP_PATH,
     RUNNING,
     SIMDATA_DIR,
     SUCCESS,
+    V2_QUERY_PATH,
+    V2_RUN_APP_PATH,
+    V2_RUN_WORKFLOW_PATH,
+    V2_UPLOAD_PATH,
+    WELL_FORMED_KEY,
     Fault,
+    KeyAccount,
     RecordedRequest,
     SimTask,
     WebhookDelivery,
@@ -46,12 +57,35 @@ from bot.runninghub.sim.model import (
     failure_reason,
     load_json_dir,
 )
+from bot.runninghub.sim.progress import (
+    failure_messages,
+    now_ms,
+    plan_nodes,
+    run_plan,
+    status_message,
+    success_messages,
+)
 from bot.runninghub.types import MAX_UPLOAD_BYTES
 
 log = logging.getLogger(__name__)
 
 # Where the middleware leaves the request's record for the handler to complete.
 _RECORD = web.RequestKey("record", RecordedRequest)
+# What a legacy code becomes in a v2 answer's string `errorCode` (the v2 table in the reference);
+# codes without a v2 counterpart pass through as their legacy number.
+V2_CODES = {301: "1007", 802: "1002", 803: "1101", 807: "1004", 809: "1008", 500: "1005"}
+V2_MESSAGES = {
+    "1002": "invalid API key",
+    "1004": "task not found or expired",
+    "1007": "invalid parameters",
+    "1008": "file size limit exceeded",
+    "1101": "node info error",
+}
+UPLOAD_TYPES = {
+    "png": "image", "jpg": "image", "jpeg": "image", "webp": "image", "gif": "image", "bmp": "image",
+    "mp4": "video", "mov": "video", "avi": "video", "mkv": "video", "webm": "video",
+    "mp3": "audio", "wav": "audio", "flac": "audio", "ogg": "audio",
+}  # fmt: skip
 
 
 class Simulator:
@@ -60,11 +94,16 @@ class Simulator:
     def __init__(
         self,
         *,
-        api_key: str = SIMULATOR_API_KEY,
+        api_key: str | None = None,
+        keys: Iterable[str] = (),
+        accept_any_key: bool = False,
+        invalid_keys: Iterable[str] = (),
+        free_keys: Iterable[str] = (),
         queue_seconds: float = 0.2,
         run_seconds: float = 0.5,
-        concurrency: int = 1,
+        concurrency: int | Mapping[str, int] = 1,
         workflows_dir: Path | None = None,
+        extra_workflows: Mapping[str, dict[str, Any]] | None = None,
         image_size: tuple[int, int] = (512, 512),
         coins: int = 100_000,
         task_cost: int = 12,
@@ -75,13 +114,34 @@ class Simulator:
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         clock: Callable[[], float] = time.monotonic,
         seed: int | None = None,
+        progress_socket_fault: str | None = None,
+        max_progress_sockets: int = 256,
     ) -> None:
-        self.api_key = api_key
+        """Keys: `api_key` and `keys` are the accepted keys (default: SIMULATOR_API_KEY only);
+        `accept_any_key=True` also accepts any other well-formed key (32 ASCII letters and digits),
+        each its own account. `invalid_keys` answer 802, `free_keys` 801 (a free, non-member
+        account). `concurrency` is per key: one number for every key, or {key: number} (keys not
+        named get 1). `coins` is each account's starting balance.
+        """
+        listed = [k for k in (api_key, *keys) if k]
+        self.api_key = listed[0] if listed else SIMULATOR_API_KEY
+        self.accepted_keys: set[str] = set(listed) or {SIMULATOR_API_KEY}
+        self.accept_any_key = accept_any_key
         self.queue_seconds = queue_seconds
         self.run_seconds = run_seconds
-        self.concurrency = concurrency
+        self._starting_coins = coins
+        self._accounts: dict[str, KeyAccount] = {}
+        if isinstance(concurrency, Mapping):
+            self._default_concurrency = 1
+            for key, limit in concurrency.items():
+                self.account(key).concurrency = limit
+        else:
+            self._default_concurrency = concurrency
+        for key in invalid_keys:
+            self.revoke_key(key)
+        for key in free_keys:
+            self.make_free_user(key)
         self.image_size = image_size
-        self.remain_coins = coins
         self.task_cost = task_cost
         self.never_run = frozenset(never_run)
         self.max_upload_bytes = max_upload_bytes
@@ -90,9 +150,14 @@ class Simulator:
         self._sleep = sleep
         self._clock = clock
         self._rng = random.Random(seed)
+        if progress_socket_fault not in (None, *PROGRESS_SOCKET_FAULTS):
+            raise ValueError(f"progress_socket_fault must be None or one of {PROGRESS_SOCKET_FAULTS}")
+        self.progress_socket_fault = progress_socket_fault
+        self.max_progress_sockets = max_progress_sockets
 
         directory = workflows_dir or SIMDATA_DIR
         self.workflows: dict[str, dict[str, Any]] = load_json_dir(directory)
+        self.workflows.update(extra_workflows or {})
         self.apps: dict[str, dict[str, Any]] = load_json_dir(directory / "apps")
 
         # observation, for tests
@@ -100,7 +165,8 @@ class Simulator:
         self.uploads: dict[str, bytes] = {}
         self.tasks: dict[str, SimTask] = {}
         self.webhook_deliveries: list[WebhookDelivery] = []
-        self.max_concurrent_seen = 0
+        self.max_concurrent_seen = 0  # over all keys together; per key: account(key).max_concurrent_seen
+        self.progress_sockets_opened = 0
 
         self._faults: list[Fault] = []
         self._planned_failures: deque[dict[str, str] | None] = deque()
@@ -111,6 +177,7 @@ class Simulator:
         self._stopping = asyncio.Event()
         self._runner: web.AppRunner | None = None
         self._http: aiohttp.ClientSession | None = None
+        self._sockets: set[web.WebSocketResponse] = set()
         self.base_url = ""
 
         self.app = web.Application(middlewares=[self._middleware], client_max_size=4 * 1024 * 1024)
@@ -123,7 +190,14 @@ class Simulator:
         self.app.router.add_post("/uc/openapi/accountStatus", self._account_status)
         self.app.router.add_post("/api/openapi/getJsonApiFormat", self._workflow_json)
         self.app.router.add_get("/api/webapp/apiCallDemo", self._api_call_demo)
+        self.app.router.add_post(V2_RUN_WORKFLOW_PATH, self._v2_run_workflow)
+        self.app.router.add_post(V2_RUN_APP_PATH, self._v2_run_app)
+        self.app.router.add_post(V2_QUERY_PATH, self._v2_query)
+        self.app.router.add_post(V2_UPLOAD_PATH, self._v2_upload)
+        self.app.router.add_get("/openapi/v2/queue/status", self._v2_queue_status)
+        self.app.router.add_get(PROGRESS_SOCKET_PATH, self._progress_socket)
         self.app.router.add_get("/sim/files/{task_id}/{name}", self._file)
+        self.app.router.add_get("/sim/media/{name}", self._media)
         self.app.router.add_route("*", "/{tail:.*}", self._unknown_path)
 
     def __repr__(self) -> str:
@@ -147,6 +221,10 @@ class Simulator:
 
     async def stop(self) -> None:
         self._stopping.set()
+        # Open progress sockets would hold the server's shutdown: close them first.
+        for socket in list(self._sockets):
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(socket.close(code=aiohttp.WSCloseCode.GOING_AWAY), 1.0)
         pending = [*self._runners.values(), *self._background]
         for task in pending:
             task.cancel()
@@ -174,8 +252,86 @@ class Simulator:
     def requests_to(self, path: str) -> list[RecordedRequest]:
         return [r for r in self.requests if r.path == path]
 
-    def active_count(self) -> int:
-        return sum(1 for task in self.tasks.values() if task.state in (QUEUED, RUNNING))
+    def active_count(self, key: str | None = None) -> int:
+        """Tasks queued or running: the account's own with `key`, else all."""
+        return sum(
+            1
+            for task in self.tasks.values()
+            if task.state in (QUEUED, RUNNING) and (key is None or task.api_key == key)
+        )
+
+    def requests_with_key(self, key: str) -> list[RecordedRequest]:
+        return [r for r in self.requests if r.api_key == key]
+
+    # ----------------------------------------------------------------- accounts (per key)
+
+    def account(self, key: str) -> KeyAccount:
+        """The key's account, made on first use (a key only reaches here once it is accepted)."""
+        account = self._accounts.get(key)
+        if account is None:
+            account = self._accounts[key] = KeyAccount(key, remain_coins=self._starting_coins)
+        return account
+
+    def add_key(self, key: str, *, concurrency: int | None = None, coins: int | None = None) -> KeyAccount:
+        """Accept `key` (even if it is not well-formed), optionally with its own limit and coins."""
+        self.accepted_keys.add(key)
+        account = self.account(key)
+        if concurrency is not None:
+            account.concurrency = concurrency
+        if coins is not None:
+            account.remain_coins = coins
+        return account
+
+    def revoke_key(self, key: str) -> None:
+        """From now on the key gets 802 APIKEY_UNAUTHORIZED everywhere (deleted or expired)."""
+        self.account(key).revoked = True
+
+    def make_free_user(self, key: str, free: bool = True) -> None:
+        """From now on the key gets 801 APIKEY_UNSUPPORTED_FREE_USER (its membership lapsed)."""
+        self.account(key).free_user = free
+
+    def restore_key(self, key: str) -> None:
+        account = self.account(key)
+        account.revoked = account.free_user = False
+
+    def set_concurrency(self, key: str, limit: int | None) -> None:
+        """The key's own limit; None: the simulator-wide `concurrency`."""
+        self.account(key).concurrency = limit
+
+    def concurrency_of(self, key: str) -> int:
+        own = self.account(key).concurrency
+        return self._default_concurrency if own is None else own
+
+    @property
+    def concurrency(self) -> int:
+        """The limit of every key without its own (setting it changes them all at once)."""
+        return self._default_concurrency
+
+    @concurrency.setter
+    def concurrency(self, limit: int) -> None:
+        self._default_concurrency = limit
+
+    @property
+    def remain_coins(self) -> int:
+        """The coins of the default key's account (`api_key`)."""
+        return self.account(self.api_key).remain_coins
+
+    @remain_coins.setter
+    def remain_coins(self, coins: int) -> None:
+        self.account(self.api_key).remain_coins = coins
+
+    def _key_refusal(self, key: Any) -> int | None:
+        """None when `key` may be used, else the code RunningHub answers: 802 or 801."""
+        if not isinstance(key, str) or not key:
+            return 802
+        if key not in self.accepted_keys and not (self.accept_any_key and WELL_FORMED_KEY.fullmatch(key)):
+            return 802
+        account = self.account(key)
+        if account.revoked:
+            return 802
+        if account.free_user:
+            return 801
+        return None
 
     # ----------------------------------------------------------------- fault injection
 
@@ -246,6 +402,7 @@ class Simulator:
                 record.json = json.loads(await request.read())
             except ValueError:
                 record.json = None
+        record.api_key = self._presented_key(request, record.json)
         request[_RECORD] = record
         self.requests.append(record)
 
@@ -279,8 +436,27 @@ class Simulator:
         body = request[_RECORD].json
         return body if isinstance(body, dict) else None
 
-    def _key_ok(self, value: Any) -> bool:
-        return isinstance(value, str) and value == self.api_key
+    @staticmethod
+    def _bearer(request: web.Request) -> str | None:
+        """The Authorization header's key; one official script sends it without "Bearer"."""
+        value = request.headers.get("Authorization", "").strip()
+        if value[:7].lower() == "bearer ":
+            value = value[7:].strip()
+        return value or None
+
+    def _presented_key(self, request: web.Request, body: Any) -> str | None:
+        """The key a request carries: the body's (legacy), the query's (apiCallDemo), else Bearer."""
+        if request.path.startswith("/openapi/v2/"):
+            return self._bearer(request)
+        if isinstance(body, dict):
+            for name in ("apiKey", "apikey"):
+                if isinstance(body.get(name), str) and body[name]:
+                    return str(body[name])
+        return request.query.get("apiKey") or self._bearer(request)
+
+    def _legacy_refusal(self, request: web.Request) -> web.Response | None:
+        code = self._key_refusal(request[_RECORD].api_key)
+        return None if code is None else envelope(code)
 
     async def _unknown_path(self, request: web.Request) -> web.StreamResponse:
         return web.json_response({"code": 412, "msg": "TOKEN_INVALID"})
@@ -291,53 +467,68 @@ class Simulator:
         body = self._body(request)
         if body is None:
             return envelope(301)
-        if not self._key_ok(body.get("apiKey")):
-            return envelope(802)
-        workflow_id = str(body.get("workflowId") or "")
+        refusal = self._legacy_refusal(request)
+        if refusal is not None:
+            return refusal
+        result = self._start_workflow(request[_RECORD].api_key or "", str(body.get("workflowId") or ""), body, "v1")
+        if isinstance(result, SimTask):
+            return envelope(0, self._created_data(result))
+        return envelope(result[0], msg=result[2])
+
+    def _start_workflow(
+        self, key: str, workflow_id: str, body: dict[str, Any], family: str
+    ) -> SimTask | tuple[int, None, str | None]:
+        """Create a workflow task for `key`, or (code, None, msg) saying why not."""
         if not workflow_id:
-            return envelope(301, msg="PARAMS_INVALID: workflowId is required")
+            return 301, None, "PARAMS_INVALID: workflowId is required"
         workflow = self.workflows.get(workflow_id)
         if workflow is None:
-            return envelope(380)
+            return 380, None, None
         if workflow_id in self.never_run:
-            return envelope(810)
+            return 810, None, None
         problem = self._check_common(body)
         if problem is not None:
-            return problem
+            return 301, None, problem
         nodes = body.get("nodeInfoList") or []
         error = self._check_workflow_nodes(workflow, nodes)
         if error:
-            return envelope(803, msg=f"APIKEY_INVALID_NODE_INFO: {error}")
-        refusal = self._check_capacity()
+            return 803, None, f"APIKEY_INVALID_NODE_INFO: {error}"
+        refusal = self._check_capacity(key)
         if refusal is not None:
-            return refusal
-        task = self._new_task(body, workflow_id=workflow_id, webapp_id=None)
-        outputs = [node_id for node_id, node in workflow.items() if node.get("class_type") in SAVE_KINDS]
-        return envelope(0, self._created_data(task, outputs))
+            return refusal, None, None
+        return self._new_task(body, key=key, family=family, workflow_id=workflow_id, webapp_id=None)
+
+    def _start_app(
+        self, key: str, webapp_id: str, body: dict[str, Any], family: str
+    ) -> SimTask | tuple[int, None, str | None]:
+        """Create an AI-app task for `key`, or (code, None, msg) saying why not."""
+        app = self.apps.get(webapp_id)
+        if app is None:
+            return 901, None, None
+        problem = self._check_common(body)
+        if problem is not None:
+            return 301, None, problem
+        if not isinstance(body.get("nodeInfoList"), list):
+            return 301, None, "PARAMS_INVALID: nodeInfoList is required"
+        error = self._check_app_nodes(app, body["nodeInfoList"])
+        if error:
+            return 803, None, f"APIKEY_INVALID_NODE_INFO: {error}"
+        refusal = self._check_capacity(key)
+        if refusal is not None:
+            return refusal, None, None
+        return self._new_task(body, key=key, family=family, workflow_id=None, webapp_id=webapp_id)
 
     async def _run_app(self, request: web.Request) -> web.StreamResponse:
         body = self._body(request)
         if body is None:
             return envelope(301)
-        if not self._key_ok(body.get("apiKey")):
-            return envelope(802)
-        webapp_id = str(body.get("webappId") or "")
-        app = self.apps.get(webapp_id)
-        if app is None:
-            return envelope(901)
-        problem = self._check_common(body)
-        if problem is not None:
-            return problem
-        if not isinstance(body.get("nodeInfoList"), list):
-            return envelope(301, msg="PARAMS_INVALID: nodeInfoList is required")
-        error = self._check_app_nodes(app, body["nodeInfoList"])
-        if error:
-            return envelope(803, msg=f"APIKEY_INVALID_NODE_INFO: {error}")
-        refusal = self._check_capacity()
+        refusal = self._legacy_refusal(request)
         if refusal is not None:
             return refusal
-        task = self._new_task(body, workflow_id=None, webapp_id=webapp_id)
-        return envelope(0, self._created_data(task, [o["nodeId"] for o in app.get("outputs", [])]))
+        result = self._start_app(request[_RECORD].api_key or "", str(body.get("webappId") or ""), body, "v1")
+        if isinstance(result, SimTask):
+            return envelope(0, self._created_data(result))
+        return envelope(result[0], msg=result[2])
 
     async def _outputs(self, request: web.Request) -> web.StreamResponse:
         task = self._task_from(request)
@@ -360,20 +551,23 @@ class Simulator:
             runner = self._runners.pop(task.task_id, None)
             if runner is not None:
                 runner.cancel()
+            task.cancelled = True
             self._end_failed(task, cancelled_reason())
         return envelope(0, None)
 
     async def _account_status(self, request: web.Request) -> web.StreamResponse:
-        body = self._body(request)
-        if body is None:
+        # The official example sends lower-case `apikey`, the SDK `apiKey` plus Bearer: all count.
+        if self._body(request) is None and request[_RECORD].api_key is None:
             return envelope(301)
-        if not self._key_ok(body.get("apikey")):
-            return envelope(802)
+        refusal = self._legacy_refusal(request)
+        if refusal is not None:
+            return refusal
+        key = request[_RECORD].api_key or ""
         return envelope(
             0,
             {
-                "remainCoins": str(self.remain_coins),
-                "currentTaskCounts": str(self.active_count()),
+                "remainCoins": str(self.account(key).remain_coins),
+                "currentTaskCounts": str(self.active_count(key)),
                 "remainMoney": None,
                 "currency": None,
                 "apiType": "NORMAL",
@@ -384,16 +578,18 @@ class Simulator:
         body = self._body(request)
         if body is None:
             return envelope(301)
-        if not self._key_ok(body.get("apiKey")):
-            return envelope(802)
+        refusal = self._legacy_refusal(request)
+        if refusal is not None:
+            return refusal
         workflow = self.workflows.get(str(body.get("workflowId") or ""))
         if workflow is None:
             return envelope(380)
         return envelope(0, {"prompt": json.dumps(workflow, ensure_ascii=False)}, msg="SUCCESS")
 
     async def _api_call_demo(self, request: web.Request) -> web.StreamResponse:
-        if not self._key_ok(request.query.get("apiKey")):
-            return envelope(802)
+        refusal = self._legacy_refusal(request)
+        if refusal is not None:
+            return refusal
         webapp_id = request.query.get("webappId", "")
         app = self.apps.get(webapp_id)
         if app is None:
@@ -416,10 +612,42 @@ class Simulator:
 
     async def _upload(self, request: web.Request) -> web.StreamResponse:
         record = request[_RECORD]
+        read = await self._read_multipart(request)
+        if read is None:
+            return envelope(301, msg="PARAMS_INVALID: multipart form expected")
+        fields, content, total = read
+        # The form's apiKey is the legacy upload's credential (no Authorization header needed).
+        record.api_key = fields.get("apiKey") or self._bearer(request)
+        refusal = self._legacy_refusal(request)
+        if refusal is not None:
+            return refusal
+        if record.file_name is None:
+            return envelope(301, msg="PARAMS_INVALID: file is required")
+        if total > self.max_upload_bytes or content is None:
+            return envelope(809)
+        name = self._store_upload(content, record.file_name, prefix="api")
+        return envelope(0, {"fileName": name, "fileType": fields.get("fileType", "input")})
+
+    def _store_upload(self, content: bytes, file_name: str, *, prefix: str) -> str:
+        """Keep the bytes under RunningHub's content-addressed name and return that name."""
+        digest = hashlib.sha256(content).hexdigest()
+        extension = Path(file_name).suffix.lower().lstrip(".")
+        if extension == "zip" and prefix == "api":
+            name = digest  # RunningHub names zip batches by the bare hash
+        elif extension:
+            name = f"{prefix}/{digest}.{extension}"
+        else:
+            name = f"{prefix}/{digest}"
+        self.uploads[name] = content
+        return name
+
+    async def _read_multipart(self, request: web.Request) -> tuple[dict[str, str], bytes | None, int] | None:
+        """(form fields, file bytes or None when over the limit, bytes sent), or None if not multipart."""
+        record = request[_RECORD]
         try:
             reader = await request.multipart()
         except (AssertionError, ValueError, KeyError):
-            return envelope(301, msg="PARAMS_INVALID: multipart form expected")
+            return None
         fields: dict[str, str] = {}
         content: bytes | None = None
         total = 0
@@ -439,22 +667,7 @@ class Simulator:
             elif part.name:
                 fields[part.name] = await part.text()
         record.form = fields
-        if not self._key_ok(fields.get("apiKey")):
-            return envelope(802)
-        if record.file_name is None:
-            return envelope(301, msg="PARAMS_INVALID: file is required")
-        if total > self.max_upload_bytes or content is None:
-            return envelope(809)
-        digest = hashlib.sha256(content).hexdigest()
-        extension = Path(record.file_name).suffix.lower().lstrip(".")
-        if extension == "zip":
-            name = digest  # RunningHub names zip batches by the bare hash
-        elif extension:
-            name = f"api/{digest}.{extension}"
-        else:
-            name = f"api/{digest}"
-        self.uploads[name] = content
-        return envelope(0, {"fileName": name, "fileType": fields.get("fileType", "input")})
+        return fields, content, total
 
     async def _file(self, request: web.Request) -> web.StreamResponse:
         task = self.tasks.get(request.match_info["task_id"])
@@ -481,28 +694,268 @@ class Simulator:
         await response.write_eof()
         return response
 
+    # ----------------------------------------------------------------- v2 endpoints
+
+    def _v2_key(self, request: web.Request) -> tuple[str, dict[str, Any] | None]:
+        """(the Bearer key, the v2 refusal to send, or None when the key may be used)."""
+        key = request[_RECORD].api_key or ""
+        code = self._key_refusal(key)
+        return key, None if code is None else self._v2_error(code)
+
+    def _v2_error(self, code: int, message: str | None = None, task_id: str = "") -> dict[str, Any]:
+        """A v2 answer without a task: no envelope, `errorCode` a string."""
+        error_code = V2_CODES.get(code, str(code))
+        text = message or V2_MESSAGES.get(error_code) or CODE_NAMES.get(code, "unknown error")
+        return {
+            "taskId": task_id,
+            "status": "",
+            "errorCode": error_code,
+            "errorMessage": text,
+            "results": None,
+            "clientId": "",
+            "promptTips": "",
+        }
+
+    def _v2_task_answer(self, task: SimTask) -> dict[str, Any]:
+        """A task in the /openapi/v2/query shape (also the v2 run answer and the v2 webhook)."""
+        answer: dict[str, Any] = {
+            "taskId": task.task_id,
+            "status": task.state,
+            "errorCode": "",
+            "errorMessage": "",
+            "failedReason": {},
+            "usage": None,
+            "results": None,
+            "clientId": task.client_id,
+            "promptTips": self._prompt_tips(task),
+        }
+        if task.state == FAILED and task.failed_reason is not None:
+            answer["errorCode"] = "1000"
+            answer["errorMessage"] = task.failed_reason.get("exception_message", "") or "unknown error"
+            answer["failedReason"] = task.failed_reason
+        elif task.state == SUCCESS:
+            first = task.outputs[0] if task.outputs else {}
+            answer["usage"] = {
+                "consumeMoney": None,
+                "consumeCoins": str(self.task_cost),
+                "taskCostTime": first.get("taskCostTime", "0"),
+                "thirdPartyConsumeMoney": None,
+            }
+            answer["results"] = [
+                {
+                    "url": item["fileUrl"],
+                    "nodeId": item["nodeId"],
+                    "outputType": item["fileType"],
+                    "text": self._text_of(task, item) if item["fileType"] == "txt" else None,
+                }
+                for item in task.outputs
+            ]
+        return answer
+
+    @staticmethod
+    def _text_of(task: SimTask, item: dict[str, Any]) -> str:
+        name = str(item["fileUrl"]).rsplit("/", 1)[-1]
+        return task.files.get(name, b"").decode("utf-8", "replace")
+
+    async def _v2_run(self, request: web.Request, target: str, *, app: bool) -> web.StreamResponse:
+        key, refusal = self._v2_key(request)
+        if refusal is not None:
+            return web.json_response(refusal)
+        body = self._body(request)
+        if body is None:
+            return web.json_response(self._v2_error(301))
+        start = self._start_app if app else self._start_workflow
+        result = start(key, target, body, "v2")
+        if isinstance(result, SimTask):
+            answer = self._v2_task_answer(result)
+            answer["failedReason"] = None  # the run answer carries only the documented fields
+            return web.json_response(answer)
+        return web.json_response(self._v2_error(result[0], result[2]))
+
+    async def _v2_run_workflow(self, request: web.Request) -> web.StreamResponse:
+        return await self._v2_run(request, request.match_info["workflow_id"], app=False)
+
+    async def _v2_run_app(self, request: web.Request) -> web.StreamResponse:
+        return await self._v2_run(request, request.match_info["webapp_id"], app=True)
+
+    async def _v2_query(self, request: web.Request) -> web.StreamResponse:
+        key, refusal = self._v2_key(request)
+        if refusal is not None:
+            return web.json_response(refusal)
+        body = self._body(request)
+        if body is None or not body.get("taskId"):
+            return web.json_response(self._v2_error(301, "taskId is required"))
+        # Tasks made through the legacy endpoints are found here too (the official skill does so).
+        task = self._own_task(key, body.get("taskId"))
+        if task is None:
+            return web.json_response(self._v2_error(807, task_id=str(body["taskId"])))
+        return web.json_response(self._v2_task_answer(task))
+
+    async def _v2_upload(self, request: web.Request) -> web.StreamResponse:
+        record = request[_RECORD]
+        code = self._key_refusal(record.api_key)
+        if code == 802:
+            # The v2 upload's own wording for an unknown key (its envelope says `message`).
+            return web.json_response(
+                {"code": 401, "message": "ApiKey verification failed: API Key不存在", "data": None}
+            )
+        if code is not None:
+            return web.json_response({"code": code, "message": CODE_NAMES.get(code, "error"), "data": None})
+        read = await self._read_multipart(request)
+        if read is None or record.file_name is None:
+            return web.json_response({"code": 1007, "message": "invalid parameters: file is required", "data": None})
+        _fields, content, total = read
+        if total > self.max_upload_bytes or content is None:
+            return web.json_response({"code": 1008, "message": "file size limit exceeded", "data": None})
+        name = self._store_upload(content, record.file_name, prefix="openapi")
+        extension = Path(name).suffix.lower().lstrip(".")
+        data = {
+            "type": UPLOAD_TYPES.get(extension, "file"),
+            "download_url": f"{self.base_url}/sim/media/{name.split('/', 1)[-1]}",
+            "fileName": name,
+            "size": str(len(content)),
+        }
+        return web.json_response({"code": 0, "message": "success", "data": data})
+
+    async def _v2_queue_status(self, request: web.Request) -> web.StreamResponse:
+        key, refusal = self._v2_key(request)
+        if refusal is not None:
+            code = int(refusal["errorCode"]) if refusal["errorCode"].isdigit() else 1002
+            return envelope(code, msg=refusal["errorMessage"])
+        running = sum(1 for t in self.tasks.values() if t.api_key == key and t.state == RUNNING)
+        queued = sum(1 for t in self.tasks.values() if t.api_key == key and t.state == QUEUED)
+        return envelope(
+            0,
+            {
+                "apiKeyType": "NORMAL",
+                "concurrentLimit": self.concurrency_of(key),
+                "runningCount": running,
+                "queuedCount": queued,
+                "totalCurrentTasks": running + queued,
+            },
+        )
+
+    async def _media(self, request: web.Request) -> web.StreamResponse:
+        """A v2 upload's `download_url`."""
+        data = self.uploads.get("openapi/" + request.match_info["name"])
+        if data is None:
+            return web.Response(status=404, text="not found")
+        extension = request.match_info["name"].rsplit(".", 1)[-1].lower()
+        return web.Response(body=data, content_type=CONTENT_TYPES.get(extension, "application/octet-stream"))
+
+    # ----------------------------------------------------------------- progress websocket
+
+    async def _progress_socket(self, request: web.Request) -> web.StreamResponse:
+        """ComfyUI's messages for one task, spread over its run (see `sim.progress`)."""
+        task = self.tasks.get(request.query.get("taskId", ""))
+        if task is None:
+            return web.Response(status=404, text="unknown task")
+        fault = self.progress_socket_fault
+        if fault == "refuse":
+            return web.Response(status=403, text="progress socket refused (simulated fault)")
+        if len(self._sockets) >= self.max_progress_sockets or self._stopping.is_set():
+            return web.Response(status=503, text="too many progress sockets")
+        socket = web.WebSocketResponse(heartbeat=None, autoping=True)
+        await socket.prepare(request)
+        self._sockets.add(socket)
+        self.progress_sockets_opened += 1
+        try:
+            if fault == "silent":
+                # Accept and say nothing: the client must notice by itself. Ends on its close or stop.
+                async for _message in socket:
+                    pass
+            else:
+                await self._stream_progress(socket, task, close_early=fault == "close_early")
+        except (ConnectionResetError, aiohttp.ClientConnectionResetError):
+            pass  # the client went away
+        finally:
+            self._sockets.discard(socket)
+            if not socket.closed:
+                await socket.close()
+        return socket
+
+    async def _stream_progress(self, socket: web.WebSocketResponse, task: SimTask, *, close_early: bool) -> None:
+        loop = asyncio.get_running_loop()
+        queued_ahead = sum(1 for t in self.tasks.values() if t.state == QUEUED and t.created_at < task.created_at)
+        await socket.send_json(status_message(queued_ahead, task.client_id))
+        # A socket opened while the task waits in the queue hears nothing more until it runs.
+        waiters = [asyncio.ensure_future(task.running.wait()), asyncio.ensure_future(task.ended.wait())]
+        try:
+            await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for waiter in waiters:
+                waiter.cancel()
+        if task.running_since is not None and task.state == RUNNING:
+            graph = self.workflows.get(task.workflow_id or "") if task.workflow_id else None
+            app_nodes = [str(i.get("nodeId")) for i in task.node_info_list] + self._output_nodes(task)
+            plan = run_plan(plan_nodes(graph, app_nodes), self.run_seconds, task.task_id)
+            elapsed = loop.time() - task.running_since
+            # Joined late: what already happened is summed up by the last executing/progress.
+            past = [m for at, m in plan if at <= elapsed]
+            future = [(at, m) for at, m in plan if at > elapsed]
+            catch_up = past[:1] + [m for m in past[-2:] if m["type"] in ("executing", "progress")]
+            sent = 0
+            for message in catch_up:
+                await socket.send_json(self._stamped(message))
+                sent += 1
+            for at, message in future:
+                if close_early and sent >= 3:
+                    await socket.close(code=aiohttp.WSCloseCode.INTERNAL_ERROR, message=b"simulated early close")
+                    return
+                delay = task.running_since + at - loop.time()
+                if delay > 0:
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(task.ended.wait(), delay)
+                if task.ended.is_set():
+                    break
+                await socket.send_json(self._stamped(message))
+                sent += 1
+            if close_early:
+                await socket.close(code=aiohttp.WSCloseCode.INTERNAL_ERROR, message=b"simulated early close")
+                return
+        # Bounded: a task ends by itself, is cancelled, or the simulator stops (which closes us).
+        await task.ended.wait()
+        if task.state == SUCCESS:
+            names = [(item["nodeId"], item["fileUrl"].rsplit("/", 1)[-1]) for item in task.outputs]
+            kinds = {"png": "image", "wav": "audio", "gif": "video", "txt": "text"}
+            outputs = [(node, kinds.get(name.rsplit(".", 1)[-1], "image"), name) for node, name in names]
+            closing = success_messages(task.task_id, outputs)
+        else:
+            closing = failure_messages(task.task_id, task.failed_reason or {}, cancelled=task.cancelled)
+        for message in closing:
+            await socket.send_json(message)
+        await socket.close()
+
+    @staticmethod
+    def _stamped(message: dict[str, Any]) -> dict[str, Any]:
+        if message["type"] in ("execution_start", "execution_cached"):
+            return {"type": message["type"], "data": {**message["data"], "timestamp": now_ms()}}
+        return message
+
     # ----------------------------------------------------------------- validation
 
-    def _check_common(self, body: dict[str, Any]) -> web.Response | None:
+    def _check_common(self, body: dict[str, Any]) -> str | None:
+        """The 301 message for a malformed create body, or None."""
         webhook = body.get("webhookUrl")
         if webhook not in (None, "") and not (
             isinstance(webhook, str) and webhook.startswith(("http://", "https://"))
         ):
-            return envelope(301, msg="PARAMS_INVALID: webhookUrl must be an http(s) URL")
+            return "PARAMS_INVALID: webhookUrl must be an http(s) URL"
         if body.get("instanceType") not in (None, "", "default", "plus"):
-            return envelope(301, msg="PARAMS_INVALID: instanceType must be default or plus")
+            return "PARAMS_INVALID: instanceType must be default or plus"
         nodes = body.get("nodeInfoList")
         if nodes is not None and (
             not isinstance(nodes, list) or not all(isinstance(item, dict) for item in nodes)
         ):
-            return envelope(301, msg="PARAMS_INVALID: nodeInfoList must be a list of objects")
+            return "PARAMS_INVALID: nodeInfoList must be a list of objects"
         return None
 
-    def _check_capacity(self) -> web.Response | None:
-        if self.active_count() >= self.concurrency:
-            return envelope(421)
-        if self.remain_coins <= 0:
-            return envelope(416)
+    def _check_capacity(self, key: str) -> int | None:
+        """421 when the key's account runs its own limit already, 416 when it has no coins."""
+        if self.active_count(key) >= self.concurrency_of(key):
+            return 421
+        if self.account(key).remain_coins <= 0:
+            return 416
         return None
 
     def _is_file_reference(self, value: Any) -> bool:
@@ -540,12 +993,26 @@ class Simulator:
         body = self._body(request)
         if body is None:
             return envelope(301)
-        if not self._key_ok(body.get("apiKey")):
-            return envelope(802)
-        task = self.tasks.get(str(body.get("taskId") or ""))
+        refusal = self._legacy_refusal(request)
+        if refusal is not None:
+            return refusal
+        task = self._own_task(request[_RECORD].api_key, body.get("taskId"))
         return task if task is not None else envelope(807)
 
-    def _new_task(self, body: dict[str, Any], *, workflow_id: str | None, webapp_id: str | None) -> SimTask:
+    def _own_task(self, key: str | None, task_id: Any) -> SimTask | None:
+        """The task, if `key`'s account created it: another account's task is unknown to it."""
+        task = self.tasks.get(str(task_id or ""))
+        return task if task is not None and task.api_key == key else None
+
+    def _new_task(
+        self,
+        body: dict[str, Any],
+        *,
+        key: str,
+        family: str,
+        workflow_id: str | None,
+        webapp_id: str | None,
+    ) -> SimTask:
         task_id = str(self._rng.randrange(10**18, 10**19))
         while task_id in self.tasks:
             task_id = str(self._rng.randrange(10**18, 10**19))
@@ -557,30 +1024,58 @@ class Simulator:
             created_at=self._clock(),
             webhook_url=body.get("webhookUrl") or None,
             instance_type=body.get("instanceType") or None,
+            api_key=key,
+            family=family,
+            client_id=hashlib.md5(task_id.encode()).hexdigest(),
         )
         if self._planned_failures:
             task.planned_failure = self._planned_failures.popleft() or self._default_failure(task)
+        elif any(isinstance(i.get("fieldValue"), str) and FAIL_MARKER in i["fieldValue"] for i in task.node_info_list):
+            task.planned_failure = self._default_failure(task)
+        if self.queue_seconds <= 0:  # no queue at all: the create answer already says RUNNING
+            task.state, task.started_at = RUNNING, self._clock()
+            task.running_since = asyncio.get_running_loop().time()
+            task.running.set()
         self.tasks[task_id] = task
         self.max_concurrent_seen = max(self.max_concurrent_seen, self.active_count())
+        account = self.account(key)
+        account.max_concurrent_seen = max(account.max_concurrent_seen, self.active_count(key))
         runner = asyncio.get_running_loop().create_task(self._life(task))
         self._runners[task_id] = runner
         log.info("simulator: task %s created for %s", task_id, workflow_id or f"app {webapp_id}")
         return task
 
-    def _created_data(self, task: SimTask, outputs_to_execute: list[str]) -> dict[str, Any]:
-        tips = {"result": True, "error": None, "outputs_to_execute": outputs_to_execute, "node_errors": {}}
+    def _output_nodes(self, task: SimTask) -> list[str]:
+        if task.workflow_id is not None:
+            graph = self.workflows.get(task.workflow_id, {})
+            return [node_id for node_id, node in graph.items() if node.get("class_type") in SAVE_KINDS]
+        return [str(o["nodeId"]) for o in self.apps.get(task.webapp_id or "", {}).get("outputs", [])]
+
+    def _prompt_tips(self, task: SimTask) -> str:
+        tips = {"result": True, "error": None, "outputs_to_execute": self._output_nodes(task), "node_errors": {}}
+        return json.dumps(tips)
+
+    def _created_data(self, task: SimTask) -> dict[str, Any]:
         return {
-            "netWssUrl": None,
+            "netWssUrl": self.progress_url(task) if task.state == RUNNING else None,
             "taskId": task.task_id,
-            "clientId": hashlib.md5(task.task_id.encode()).hexdigest(),
-            "taskStatus": QUEUED,
-            "promptTips": json.dumps(tips),
+            "clientId": task.client_id,
+            "taskStatus": task.state,
+            "promptTips": self._prompt_tips(task),
         }
+
+    def progress_url(self, task: SimTask) -> str:
+        """The task's `netWssUrl`: the simulator's progress websocket for this task."""
+        host = self.base_url.split("://", 1)[-1]
+        return f"ws://{host}{PROGRESS_SOCKET_PATH}?taskId={task.task_id}&clientId={task.client_id}"
 
     async def _life(self, task: SimTask) -> None:
         try:
-            await self._sleep(self.queue_seconds)
-            task.state, task.started_at = RUNNING, self._clock()
+            if task.state == QUEUED:
+                await self._sleep(self.queue_seconds)
+                task.state, task.started_at = RUNNING, self._clock()
+                task.running_since = asyncio.get_running_loop().time()
+                task.running.set()
             await self._sleep(self.run_seconds)
             if task.planned_failure is not None:
                 self._end_failed(task, task.planned_failure)
@@ -602,8 +1097,9 @@ class Simulator:
                 for index, (name, (node_id, extension, _data)) in enumerate(files.items())
             ]
             task.state, task.finished_at = SUCCESS, self._clock()
-            self.remain_coins -= self.task_cost
+            self.account(task.api_key).remain_coins -= self.task_cost
             self._runners.pop(task.task_id, None)
+            task.ended.set()
             self._announce(task)
         except asyncio.CancelledError:
             raise
@@ -614,14 +1110,14 @@ class Simulator:
     def _end_failed(self, task: SimTask, reason: dict[str, str]) -> None:
         task.state, task.finished_at, task.failed_reason = FAILED, self._clock(), reason
         self._runners.pop(task.task_id, None)
+        task.ended.set()
         self._announce(task)
 
     def _outputs_answer(self, task: SimTask) -> tuple[int, Any]:
         if task.state == QUEUED:
             return 813, None
         if task.state == RUNNING:
-            host = self.base_url.split("://", 1)[-1]
-            return 804, {"netWssUrl": f"ws://{host}/sim/ws?taskId={task.task_id}"}
+            return 804, {"netWssUrl": self.progress_url(task)}
         if task.state == FAILED:
             return 805, {"failedReason": task.failed_reason}
         return 0, task.outputs
@@ -644,12 +1140,15 @@ class Simulator:
     def _announce(self, task: SimTask) -> None:
         if not task.webhook_url or self._stopping.is_set():
             return
-        code, data = self._outputs_answer(task)
-        payload = {
-            "event": "TASK_END",
-            "taskId": task.task_id,
-            "eventData": json.dumps({"code": code, "msg": CODE_NAMES.get(code, ""), "data": data}),
-        }
+        event_data: Any
+        if task.family == "v2":
+            # v2 tasks: eventData is an object in the /openapi/v2/query shape (one production
+            # receiver reads it so); legacy tasks: the JSON string of the /outputs answer.
+            event_data = self._v2_task_answer(task)
+        else:
+            code, data = self._outputs_answer(task)
+            event_data = json.dumps({"code": code, "msg": CODE_NAMES.get(code, ""), "data": data})
+        payload = {"event": "TASK_END", "taskId": task.task_id, "eventData": event_data}
         sender = asyncio.get_running_loop().create_task(self._post_webhook(task, task.webhook_url, payload))
         self._background.add(sender)
         sender.add_done_callback(self._background.discard)

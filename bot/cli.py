@@ -526,10 +526,26 @@ def cmd_check(args: argparse.Namespace, console: Console) -> int:
 
 def cmd_simulate(args: argparse.Namespace, console: Console) -> int:
     setup_logging("INFO")  # the simulator needs no settings: it is its own RunningHub
+    from bot.runninghub.sim.model import SimDataError, load_workflow_files
     from bot.runninghub.simulator import serve_forever
 
+    extra: dict[str, Any] = {}
+    if args.workflows is not None:
+        try:
+            extra = load_workflow_files(Path(args.workflows))
+        except SimDataError as exc:
+            console.error(str(exc))
+            return EXIT_USAGE
     try:
-        asyncio.run(serve_forever(args.port, args.host))
+        asyncio.run(
+            serve_forever(
+                args.port,
+                args.host,
+                queue_seconds=args.queue_seconds,
+                run_seconds=args.run_seconds,
+                extra_workflows=extra,
+            )
+        )
     except KeyboardInterrupt:
         console.note("simulator stopped")
     except OSError as exc:
@@ -578,7 +594,29 @@ def build_parser() -> argparse.ArgumentParser:
         "--port", type=int, default=DEFAULT_SIMULATOR_PORT, help=f"default {DEFAULT_SIMULATOR_PORT}"
     )
     sim.add_argument("--host", default="127.0.0.1", help="default 127.0.0.1")
+    sim.add_argument(
+        "--queue-seconds", type=_seconds, default=1.0, metavar="S",
+        help="how long a task waits queued (default 1; 0: it runs at once)",
+    )  # fmt: skip
+    sim.add_argument(
+        "--run-seconds", type=_seconds, default=3.0, metavar="S", help="how long a task runs (default 3)"
+    )
+    sim.add_argument(
+        "--workflows", metavar="DIR",
+        help="a folder of API-format workflow files named <workflowId>.json, added to the built-in ones",
+    )  # fmt: skip
     return parser
+
+
+def _seconds(text: str) -> float:
+    """A number of seconds from 0 to 86400, for argparse (a refusal becomes a usage error, exit 2)."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value <= 86_400:  # also refuses nan
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds from 0 to 86400")
+    return value
 
 
 COMMANDS: Mapping[str, Callable[[argparse.Namespace, Console], int]] = {

@@ -9,6 +9,7 @@ import hashlib
 import json
 import logging
 import random
+import sys
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterable, Mapping
@@ -1188,16 +1189,24 @@ class Simulator:
 
 
 async def serve_forever(port: int, host: str = "127.0.0.1", **options: Any) -> None:
-    """Run a simulator until cancelled (Ctrl-C), printing how to point the bot at it."""
+    """Run a simulator until cancelled (Ctrl-C), printing how to point the bot at it.
+
+    As a development tool it takes any well-formed key, each its own account.
+    """
     options.setdefault("queue_seconds", 1.0)
     options.setdefault("run_seconds", 3.0)
+    options.setdefault("accept_any_key", True)
     simulator = Simulator(**options)
     base_url = await simulator.start(host, port)
+    any_key = " (or any 32 letters and digits)" if simulator.accept_any_key else ""
     print(f"RunningHub simulator listening on {base_url}")
     print(f"  RUNNINGHUB_BASE_URL={base_url}")
-    print(f"  RUNNINGHUB_API_KEY={simulator.api_key}")
+    print(f"  RUNNINGHUB_API_KEY={simulator.api_key}{any_key}")
+    print(f"  timing: {simulator.queue_seconds:g} s queued, {simulator.run_seconds:g} s running")
     print(f"  workflows: {', '.join(sorted(simulator.workflows))}")
     print(f"  AI apps: {', '.join(sorted(simulator.apps))}")
+    print(f"  a text input containing {FAIL_MARKER} makes the task fail")
+    sys.stdout.flush()
     try:
         await asyncio.Event().wait()
     finally:

@@ -156,7 +156,12 @@ BAD_FILES: list[tuple[str, str | None, str | None, str]] = [
     (HEAD.replace("cost = 5", "cost = -1"), "demo", "cost", "whole number >= 0"),
     (HEAD.replace("cost = 5", "cost = 2.5"), "demo", "cost", "whole number >= 0"),
     (HEAD.replace("cost = 5", 'cost = "5"'), "demo", "cost", "whole number >= 0"),
-    (HEAD + "timeout = 30\n", "demo", "timeout", "from 60 to 86400"),
+    (HEAD + "timeout = 0\n", "demo", "timeout", "positive number of seconds"),
+    (HEAD + "timeout = -5.5\n", "demo", "timeout", "positive number of seconds"),
+    (HEAD + "timeout = nan\n", "demo", "timeout", "positive number of seconds"),
+    (HEAD + "timeout = inf\n", "demo", "timeout", "positive number of seconds"),
+    (HEAD + 'timeout = "600"\n', "demo", "timeout", "positive number of seconds"),
+    (HEAD + "timeout = true\n", "demo", "timeout", "positive number of seconds"),
     (HEAD + 'instance_type = "huge"\n', "demo", "instance_type", '"default" or "plus"'),
     (HEAD + 'enabled = "yes"\n', "demo", "enabled", "true or false"),
     (HEAD + "costs = 3\n", "demo", "costs", "unknown key"),
@@ -380,3 +385,9 @@ def test_long_user_text_is_cut_in_refusals(demo: Workflow) -> None:
     with pytest.raises(UserError) as info:
         parse_params(demo, "seed=" + "9" * 500 + "x")
     assert len(info.value.render()) < 150
+
+
+@pytest.mark.parametrize("written, expected", [("30", 30), ("90.5", 90.5), ("0.25", 0.25), ("172800", 172800)])
+def test_timeout_is_any_positive_number_of_seconds(written: str, expected: float) -> None:
+    workflow = parse_workflows(HEAD + f"timeout = {written}\n").get("demo")
+    assert workflow.timeout == expected and type(workflow.timeout) is type(expected)

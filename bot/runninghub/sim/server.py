@@ -860,20 +860,30 @@ class Simulator:
         await socket.prepare(request)
         self._sockets.add(socket)
         self.progress_sockets_opened += 1
+        # Reading the socket is how a client's close (or our own close on stop) is noticed; the
+        # stream stops with it. "silent" accepts and says nothing: the client must notice itself.
+        reader = asyncio.ensure_future(self._drain(socket))
+        workers = [reader]
+        if fault != "silent":
+            stream = self._stream_progress(socket, task, close_early=fault == "close_early")
+            workers.append(asyncio.ensure_future(stream))
         try:
-            if fault == "silent":
-                # Accept and say nothing: the client must notice by itself. Ends on its close or stop.
-                async for _message in socket:
-                    pass
-            else:
-                await self._stream_progress(socket, task, close_early=fault == "close_early")
-        except (ConnectionResetError, aiohttp.ClientConnectionResetError):
-            pass  # the client went away
+            await asyncio.wait(workers, return_when=asyncio.FIRST_COMPLETED)
         finally:
+            for worker in workers:
+                worker.cancel()
+            await asyncio.gather(*workers, return_exceptions=True)
             self._sockets.discard(socket)
             if not socket.closed:
-                await socket.close()
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(socket.close(), 1.0)
         return socket
+
+    @staticmethod
+    async def _drain(socket: web.WebSocketResponse) -> None:
+        with contextlib.suppress(ConnectionResetError, aiohttp.ClientConnectionResetError):
+            async for _message in socket:
+                pass  # clients have nothing to say on this socket
 
     async def _stream_progress(self, socket: web.WebSocketResponse, task: SimTask, *, close_early: bool) -> None:
         loop = asyncio.get_running_loop()
@@ -891,10 +901,13 @@ class Simulator:
             app_nodes = [str(i.get("nodeId")) for i in task.node_info_list] + self._output_nodes(task)
             plan = run_plan(plan_nodes(graph, app_nodes), self.run_seconds, task.task_id)
             elapsed = loop.time() - task.running_since
-            # Joined late: what already happened is summed up by the last executing/progress.
+            # Joined late: the run's opening, then the node at work and its last step, not a replay.
             past = [m for at, m in plan if at <= elapsed]
             future = [(at, m) for at, m in plan if at > elapsed]
-            catch_up = past[:1] + [m for m in past[-2:] if m["type"] in ("executing", "progress")]
+            catch_up = [m for m in past if m["type"] in ("execution_start", "execution_cached")]
+            last_node = max((i for i, m in enumerate(past) if m["type"] == "executing"), default=None)
+            if last_node is not None:
+                catch_up += [past[last_node], *[m for m in past[last_node + 1 :] if m["type"] == "progress"][-1:]]
             sent = 0
             for message in catch_up:
                 await socket.send_json(self._stamped(message))

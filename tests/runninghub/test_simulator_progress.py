@@ -40,11 +40,11 @@ async def start_running(http: aiohttp.ClientSession, sim: Simulator, body: dict[
     raise AssertionError("the task never ran")
 
 
-async def read_all(http: aiohttp.ClientSession, url: str, timeout: float = 5) -> tuple[list[dict[str, Any]], int | None]:
-    """Every JSON message until the server closes, and the close code."""
+async def read_all(http: aiohttp.ClientSession, url: str) -> tuple[list[dict[str, Any]], int | None]:
+    """Every JSON message until the server closes (within 5 s), and the close code."""
     messages: list[dict[str, Any]] = []
     async with http.ws_connect(url) as socket:
-        async with asyncio.timeout(timeout):
+        async with asyncio.timeout(5):
             async for message in socket:
                 if message.type == aiohttp.WSMsgType.TEXT:
                     messages.append(message.json())

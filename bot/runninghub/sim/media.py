@@ -171,3 +171,25 @@ def _animation_gif(rng: random.Random, size: int | None) -> bytes:
     buffer = io.BytesIO()
     frames[0].save(buffer, format="GIF", save_all=True, append_images=frames[1:], duration=80, loop=0)
     return buffer.getvalue()
+
+
+def sniff_extension(data: bytes) -> str | None:
+    """The file type the magic bytes say, for an upload whose name says nothing (`upload.bin`)."""
+    signatures = (
+        (b"\x89PNG\r\n\x1a\n", "png"),
+        (b"\xff\xd8\xff", "jpg"),
+        (b"GIF87a", "gif"),
+        (b"GIF89a", "gif"),
+        (b"ID3", "mp3"),
+        (b"fLaC", "flac"),
+        (b"OggS", "ogg"),
+        (b"PK\x03\x04", "zip"),
+    )
+    for magic, extension in signatures:
+        if data.startswith(magic):
+            return extension
+    if data[:4] == b"RIFF" and data[8:12] in (b"WEBP", b"WAVE"):
+        return "webp" if data[8:12] == b"WEBP" else "wav"
+    if data[4:8] == b"ftyp":
+        return "mov" if data[8:10] == b"qt" else "mp4"
+    return None

@@ -28,6 +28,7 @@ from bot.runninghub.sim.media import (
     effective_values,
     render_outputs,
     save_nodes,
+    sniff_extension,
 )
 from bot.runninghub.sim.model import (
     APP_FILE_TYPES,
@@ -808,7 +809,12 @@ class Simulator:
         _fields, content, total = read
         if total > self.max_upload_bytes or content is None:
             return web.json_response({"code": 1008, "message": "file size limit exceeded", "data": None})
-        name = self._store_upload(content, record.file_name, prefix="openapi")
+        file_name = record.file_name
+        if Path(file_name).suffix.lower().lstrip(".") not in UPLOAD_TYPES:
+            # The SDK sends raw bytes as `upload.bin`: name the file after what it really is.
+            sniffed = sniff_extension(content)
+            file_name = f"{Path(file_name).stem}.{sniffed}" if sniffed else file_name
+        name = self._store_upload(content, file_name, prefix="openapi")
         extension = Path(name).suffix.lower().lstrip(".")
         data = {
             "type": UPLOAD_TYPES.get(extension, "file"),
@@ -819,10 +825,14 @@ class Simulator:
         return web.json_response({"code": 0, "message": "success", "data": data})
 
     async def _v2_queue_status(self, request: web.Request) -> web.StreamResponse:
-        key, refusal = self._v2_key(request)
-        if refusal is not None:
-            code = int(refusal["errorCode"]) if refusal["errorCode"].isdigit() else 1002
-            return envelope(code, msg=refusal["errorMessage"])
+        key = request[_RECORD].api_key or ""
+        code = self._key_refusal(key)
+        if code == 802:
+            # Undocumented; answered like the v2 upload's unknown key (401), which the SDK's
+            # validate_api_key takes for "invalid".
+            return envelope(401, msg="ApiKey verification failed: API Key不存在")
+        if code is not None:
+            return envelope(code)
         running = sum(1 for t in self.tasks.values() if t.api_key == key and t.state == RUNNING)
         queued = sum(1 for t in self.tasks.values() if t.api_key == key and t.state == QUEUED)
         return envelope(

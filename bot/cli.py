@@ -526,8 +526,7 @@ def cmd_check(args: argparse.Namespace, console: Console) -> int:
 
 def cmd_simulate(args: argparse.Namespace, console: Console) -> int:
     setup_logging("INFO")  # the simulator needs no settings: it is its own RunningHub
-    from bot.runninghub.sim.model import SimDataError, load_workflow_files
-    from bot.runninghub.simulator import serve_forever
+    from bot.runninghub.simulator import SimDataError, load_workflow_files, serve_forever
 
     extra: dict[str, Any] = {}
     if args.workflows is not None:

@@ -110,6 +110,8 @@ class WebhookDelivery:
     attempt: int
     status: int | None  # HTTP status, or None when the POST itself failed
     error: str | None = None
+    response: str = ""  # what the receiver answered (cut to 500 characters)
+    at: float = 0.0  # wall-clock time (getWebhookDetail shows it)
 
 
 @dataclass

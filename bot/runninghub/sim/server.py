@@ -175,6 +175,7 @@ class Simulator:
         self._download_rate: int | None = None
         self._output_sizes: dict[str, int] = {}
         self._background: set[asyncio.Task[None]] = set()
+        self._delivering: set[str] = set()  # tasks whose webhook is still being tried
         self._runners: dict[str, asyncio.Task[None]] = {}
         self._stopping = asyncio.Event()
         self._runner: web.AppRunner | None = None
@@ -191,6 +192,8 @@ class Simulator:
         self.app.router.add_post("/task/openapi/upload", self._upload)
         self.app.router.add_post("/uc/openapi/accountStatus", self._account_status)
         self.app.router.add_post("/api/openapi/getJsonApiFormat", self._workflow_json)
+        self.app.router.add_post("/task/openapi/getWebhookDetail", self._webhook_detail)
+        self.app.router.add_post("/task/openapi/retryWebhook", self._retry_webhook)
         self.app.router.add_get("/api/webapp/apiCallDemo", self._api_call_demo)
         self.app.router.add_post(V2_RUN_WORKFLOW_PATH, self._v2_run_workflow)
         self.app.router.add_post(V2_RUN_APP_PATH, self._v2_run_app)
@@ -770,7 +773,8 @@ class Simulator:
         result = start(key, target, body, "v2")
         if isinstance(result, SimTask):
             answer = self._v2_task_answer(result)
-            answer["failedReason"] = None  # the run answer carries only the documented fields
+            # The run answer has the query's fields but no failedReason or usage (reference §3).
+            del answer["failedReason"], answer["usage"]
             return web.json_response(answer)
         return web.json_response(self._v2_error(result[0], result[2]))
 
@@ -1161,8 +1165,9 @@ class Simulator:
 
     # ----------------------------------------------------------------- webhooks
 
-    def _announce(self, task: SimTask) -> None:
-        if not task.webhook_url or self._stopping.is_set():
+    def _announce(self, task: SimTask, *, url: str | None = None) -> None:
+        url = url or task.webhook_url
+        if not url or self._stopping.is_set():
             return
         event_data: Any
         if task.family == "v2":
@@ -1173,21 +1178,91 @@ class Simulator:
             code, data = self._outputs_answer(task)
             event_data = json.dumps({"code": code, "msg": CODE_NAMES.get(code, ""), "data": data})
         payload = {"event": "TASK_END", "taskId": task.task_id, "eventData": event_data}
-        sender = asyncio.get_running_loop().create_task(self._post_webhook(task, task.webhook_url, payload))
+        sender = asyncio.get_running_loop().create_task(self._post_webhook(task, url, payload))
         self._background.add(sender)
         sender.add_done_callback(self._background.discard)
 
+    @staticmethod
+    def webhook_id(task: SimTask) -> str:
+        """The id getWebhookDetail gives a task's webhook event (retryWebhook takes it)."""
+        return str(int(hashlib.sha256(f"webhook:{task.task_id}".encode()).hexdigest()[:15], 16))
+
+    async def _webhook_detail(self, request: web.Request) -> web.StreamResponse:
+        task = self._task_from(request)
+        if isinstance(task, web.Response):
+            return task
+        deliveries = [d for d in self.webhook_deliveries if d.task_id == task.task_id]
+        if not task.webhook_url or not deliveries:
+            return envelope(0, None)  # no event (yet): the task had no webhookUrl or is not over
+        last = deliveries[-1]
+        if last.status is not None and 200 <= last.status < 300:
+            status = "SUCCESS"
+        elif task.task_id in self._delivering:
+            status = "RETRYING"
+        else:
+            status = "FAILED"
+        event = last.payload["eventData"]
+
+        def stamp(at: float) -> str:
+            return time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(at))
+
+        return envelope(
+            0,
+            {
+                "id": self.webhook_id(task),
+                "userApiKey": "*" * 28 + task.api_key[-4:],  # masked, as RunningHub shows it
+                "taskId": task.task_id,
+                "webhookUrl": last.url,
+                "eventData": event if isinstance(event, str) else json.dumps(event, ensure_ascii=False),
+                "callbackStatus": status,
+                "callbackResponse": last.response or (last.error or ""),
+                "retryCount": len(deliveries) - 1,
+                "createTime": stamp(deliveries[0].at),
+                "updateTime": stamp(last.at),
+            },
+        )
+
+    async def _retry_webhook(self, request: web.Request) -> web.StreamResponse:
+        body = self._body(request)
+        if body is None:
+            return envelope(301)
+        refusal = self._legacy_refusal(request)
+        if refusal is not None:
+            return refusal
+        key, wanted = request[_RECORD].api_key, str(body.get("webhookId") or "")
+        task = next(
+            (t for t in self.tasks.values() if t.api_key == key and t.webhook_url and self.webhook_id(t) == wanted),
+            None,
+        )
+        url = body.get("webhookUrl") or (task.webhook_url if task else None)
+        if task is None or task.state not in (SUCCESS, FAILED):
+            return envelope(301, msg="PARAMS_INVALID: unknown webhookId")
+        if not (isinstance(url, str) and url.startswith(("http://", "https://"))):
+            return envelope(301, msg="PARAMS_INVALID: webhookUrl must be an http(s) URL")
+        self._announce(task, url=url)
+        return envelope(0, None)
+
     async def _post_webhook(self, task: SimTask, url: str, payload: dict[str, Any]) -> None:
+        assert self._http is not None
+        self._delivering.add(task.task_id)
+        try:
+            await self._deliver(task, url, payload)
+        finally:
+            self._delivering.discard(task.task_id)
+
+    async def _deliver(self, task: SimTask, url: str, payload: dict[str, Any]) -> None:
         assert self._http is not None
         for attempt in range(1, self.webhook_attempts + 1):
             status: int | None = None
             error: str | None = None
+            answer = ""
             try:
                 async with self._http.post(url, json=payload, timeout=aiohttp.ClientTimeout(total=5)) as resp:
                     status = resp.status
+                    answer = (await resp.text(errors="replace"))[:500]
             except (aiohttp.ClientError, TimeoutError) as exc:
                 error = type(exc).__name__
-            delivery = WebhookDelivery(task.task_id, url, payload, attempt, status, error)
+            delivery = WebhookDelivery(task.task_id, url, payload, attempt, status, error, answer, time.time())
             self.webhook_deliveries.append(delivery)
             if status is not None and 200 <= status < 300:
                 return

@@ -263,6 +263,12 @@ def test_sdk_webhook(sdk: RunningHubClient, receiver: tuple[str, list[dict[str, 
     event = json.loads(payload["eventData"])  # a JSON string of what /outputs answers
     assert event["code"] == 0
     assert [o.file_url for o in sdk.get_outputs(created.task_id)] == [item["fileUrl"] for item in event["data"]]
+    detail = sdk.get_webhook_detail(created.task_id)
+    assert detail.is_callback_success and detail.retry_count == 0 and detail.event_data == payload["eventData"]
+    assert detail.webhook_url == url and KEY not in detail.user_api_key
+    arrived.clear()
+    sdk.retry_webhook(detail.id, url)
+    assert arrived.wait(30) and received[1] == payload
 
 
 def test_sdk_keys(simulator: SimulatorProcess) -> None:

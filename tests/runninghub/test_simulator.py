@@ -313,6 +313,59 @@ async def test_an_unreachable_webhook_never_blocks_the_simulator(
     assert (await client.account_status()).api_type == "NORMAL"
 
 
+async def test_webhook_detail_and_retry(
+    sim: Simulator, client: RunningHubClient, session: aiohttp.ClientSession, receiver
+) -> None:
+    url, received, answers = receiver
+    answers.extend([500])
+    created = await client.create_task(Z_IMAGE, [], webhook_url=url)
+    await wait_for(received, 2)
+
+    async def call(path: str, body: dict) -> dict:
+        async with session.post(sim.base_url + path, json={"apiKey": TEST_KEY, **body}) as response:
+            return await response.json()
+
+    detail = (await call("/task/openapi/getWebhookDetail", {"taskId": created.task_id}))["data"]
+    assert detail["taskId"] == created.task_id and detail["webhookUrl"] == url
+    assert (detail["callbackStatus"], detail["retryCount"], detail["callbackResponse"]) == ("SUCCESS", 1, "ok")
+    assert detail["eventData"] == received[-1]["eventData"]
+    assert detail["userApiKey"].endswith(TEST_KEY[-4:]) and TEST_KEY not in detail["userApiKey"]
+    assert detail["createTime"] <= detail["updateTime"]
+
+    retried = await call("/task/openapi/retryWebhook", {"webhookId": detail["id"], "webhookUrl": url})
+    assert retried == {"code": 0, "msg": "success", "data": None}
+    await wait_for(received, 3)
+    assert received[2] == received[1]
+    unknown = await call("/task/openapi/retryWebhook", {"webhookId": "1", "webhookUrl": url})
+    assert unknown["code"] == 301
+    other = await client.create_task(Z_IMAGE, [])  # no webhookUrl: no event to show
+    assert (await call("/task/openapi/getWebhookDetail", {"taskId": other.task_id})) == {
+        "code": 0,
+        "msg": "success",
+        "data": None,
+    }
+
+
+async def test_webhook_detail_while_failing(
+    sim: Simulator, client: RunningHubClient, session: aiohttp.ClientSession
+) -> None:
+    created = await client.create_task(Z_IMAGE, [], webhook_url="http://127.0.0.1:9/hook")
+    seen: list[str] = []
+    for _ in range(500):
+        async with session.post(
+            sim.base_url + "/task/openapi/getWebhookDetail", json={"apiKey": TEST_KEY, "taskId": created.task_id}
+        ) as response:
+            detail = (await response.json())["data"]
+        if detail is not None:
+            seen.append(detail["callbackStatus"])
+            if detail["callbackStatus"] == "FAILED":
+                break
+        await asyncio.sleep(0.01)
+    assert set(seen) <= {"RETRYING", "FAILED"} and seen[-1] == "FAILED"
+    assert detail["retryCount"] == sim.webhook_attempts - 1
+    assert detail["callbackResponse"] == "ClientConnectorError"
+
+
 # ----------------------------------------------------------------------------- concurrency
 
 

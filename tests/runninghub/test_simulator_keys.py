@@ -132,6 +132,8 @@ async def test_the_key_is_read_from_bearer_and_form_too(open_sim: Simulator, htt
     async with http.post(open_sim.base_url + "/task/openapi/upload", data=form) as response:
         assert (await response.json())["code"] == 0
     assert [r.api_key for r in open_sim.requests] == [KEY_B, KEY_C]
+    (name,) = open_sim.uploads
+    assert open_sim.upload_keys == {name: {KEY_C}}
     assert open_sim.requests_with_key(KEY_C)[0].path == "/task/openapi/upload"
 
 

@@ -165,6 +165,9 @@ class Simulator:
         # observation, for tests
         self.requests: list[RecordedRequest] = []
         self.uploads: dict[str, bytes] = {}
+        # Which keys uploaded each file (observed, not enforced: whether RunningHub lets another
+        # account use an upload is undocumented).
+        self.upload_keys: dict[str, set[str]] = {}
         self.tasks: dict[str, SimTask] = {}
         self.webhook_deliveries: list[WebhookDelivery] = []
         self.max_concurrent_seen = 0  # over all keys together; per key: account(key).max_concurrent_seen
@@ -478,49 +481,49 @@ class Simulator:
         result = self._start_workflow(request[_RECORD].api_key or "", str(body.get("workflowId") or ""), body, "v1")
         if isinstance(result, SimTask):
             return envelope(0, self._created_data(result))
-        return envelope(result[0], msg=result[2])
+        return envelope(result[0], msg=result[1])
 
     def _start_workflow(
         self, key: str, workflow_id: str, body: dict[str, Any], family: str
-    ) -> SimTask | tuple[int, None, str | None]:
-        """Create a workflow task for `key`, or (code, None, msg) saying why not."""
+    ) -> SimTask | tuple[int, str | None]:
+        """Create a workflow task for `key`, or (code, msg) saying why not."""
         if not workflow_id:
-            return 301, None, "PARAMS_INVALID: workflowId is required"
+            return 301, "PARAMS_INVALID: workflowId is required"
         workflow = self.workflows.get(workflow_id)
         if workflow is None:
-            return 380, None, None
+            return 380, None
         if workflow_id in self.never_run:
-            return 810, None, None
+            return 810, None
         problem = self._check_common(body)
         if problem is not None:
-            return 301, None, problem
+            return 301, problem
         nodes = body.get("nodeInfoList") or []
         error = self._check_workflow_nodes(workflow, nodes)
         if error:
-            return 803, None, f"APIKEY_INVALID_NODE_INFO: {error}"
+            return 803, f"APIKEY_INVALID_NODE_INFO: {error}"
         refusal = self._check_capacity(key)
         if refusal is not None:
-            return refusal, None, None
+            return refusal, None
         return self._new_task(body, key=key, family=family, workflow_id=workflow_id, webapp_id=None)
 
     def _start_app(
         self, key: str, webapp_id: str, body: dict[str, Any], family: str
-    ) -> SimTask | tuple[int, None, str | None]:
-        """Create an AI-app task for `key`, or (code, None, msg) saying why not."""
+    ) -> SimTask | tuple[int, str | None]:
+        """Create an AI-app task for `key`, or (code, msg) saying why not."""
         app = self.apps.get(webapp_id)
         if app is None:
-            return 901, None, None
+            return 901, None
         problem = self._check_common(body)
         if problem is not None:
-            return 301, None, problem
+            return 301, problem
         if not isinstance(body.get("nodeInfoList"), list):
-            return 301, None, "PARAMS_INVALID: nodeInfoList is required"
+            return 301, "PARAMS_INVALID: nodeInfoList is required"
         error = self._check_app_nodes(app, body["nodeInfoList"])
         if error:
-            return 803, None, f"APIKEY_INVALID_NODE_INFO: {error}"
+            return 803, f"APIKEY_INVALID_NODE_INFO: {error}"
         refusal = self._check_capacity(key)
         if refusal is not None:
-            return refusal, None, None
+            return refusal, None
         return self._new_task(body, key=key, family=family, workflow_id=None, webapp_id=webapp_id)
 
     async def _run_app(self, request: web.Request) -> web.StreamResponse:
@@ -533,7 +536,7 @@ class Simulator:
         result = self._start_app(request[_RECORD].api_key or "", str(body.get("webappId") or ""), body, "v1")
         if isinstance(result, SimTask):
             return envelope(0, self._created_data(result))
-        return envelope(result[0], msg=result[2])
+        return envelope(result[0], msg=result[1])
 
     async def _outputs(self, request: web.Request) -> web.StreamResponse:
         task = self._task_from(request)
@@ -630,10 +633,10 @@ class Simulator:
             return envelope(301, msg="PARAMS_INVALID: file is required")
         if total > self.max_upload_bytes or content is None:
             return envelope(809)
-        name = self._store_upload(content, record.file_name, prefix="api")
+        name = self._store_upload(content, record.file_name, prefix="api", key=record.api_key or "")
         return envelope(0, {"fileName": name, "fileType": fields.get("fileType", "input")})
 
-    def _store_upload(self, content: bytes, file_name: str, *, prefix: str) -> str:
+    def _store_upload(self, content: bytes, file_name: str, *, prefix: str, key: str) -> str:
         """Keep the bytes under RunningHub's content-addressed name and return that name."""
         digest = hashlib.sha256(content).hexdigest()
         extension = Path(file_name).suffix.lower().lstrip(".")
@@ -644,6 +647,7 @@ class Simulator:
         else:
             name = f"{prefix}/{digest}"
         self.uploads[name] = content
+        self.upload_keys.setdefault(name, set()).add(key)
         return name
 
     async def _read_multipart(self, request: web.Request) -> tuple[dict[str, str], bytes | None, int] | None:
@@ -776,7 +780,7 @@ class Simulator:
             # The run answer has the query's fields but no failedReason or usage (reference §3).
             del answer["failedReason"], answer["usage"]
             return web.json_response(answer)
-        return web.json_response(self._v2_error(result[0], result[2]))
+        return web.json_response(self._v2_error(result[0], result[1]))
 
     async def _v2_run_workflow(self, request: web.Request) -> web.StreamResponse:
         return await self._v2_run(request, request.match_info["workflow_id"], app=False)
@@ -818,7 +822,7 @@ class Simulator:
             # The SDK sends raw bytes as `upload.bin`: name the file after what it really is.
             sniffed = sniff_extension(content)
             file_name = f"{Path(file_name).stem}.{sniffed}" if sniffed else file_name
-        name = self._store_upload(content, file_name, prefix="openapi")
+        name = self._store_upload(content, file_name, prefix="openapi", key=record.api_key or "")
         extension = Path(name).suffix.lower().lstrip(".")
         data = {
             "type": UPLOAD_TYPES.get(extension, "file"),

@@ -285,11 +285,11 @@ def test_sdk_keys(simulator: SimulatorProcess) -> None:
 # ----------------------------------------------------------------------------- runninghub-cli
 
 
-def rh(simulator: SimulatorProcess, *args: str, key: str = KEY, cwd: Path | None = None) -> tuple[int, Any]:
-    """Run `rh ARGS`; (exit code, its JSON output)."""
+def rh(simulator: SimulatorProcess, cwd: Path, *args: str, key: str = KEY) -> tuple[int, Any]:
+    """Run `rh ARGS` in `cwd` (also its HOME, so no ~/.rh/config.json is read); (exit code, JSON output)."""
     result = subprocess.run(
         [sys.executable, "-c", CLI_LAUNCHER, *args],
-        env=clean_env(RH_API_KEY=key, RH_TEST_SIMULATOR=simulator.base_url, HOME=str(cwd or ROOT)),
+        env=clean_env(RH_API_KEY=key, RH_TEST_SIMULATOR=simulator.base_url, HOME=str(cwd)),
         cwd=cwd,
         capture_output=True,
         text=True,
@@ -301,29 +301,29 @@ def rh(simulator: SimulatorProcess, *args: str, key: str = KEY, cwd: Path | None
         raise AssertionError(f"rh {args}: {result.stdout!r} {result.stderr!r}") from None
 
 
-def test_cli_account_status(simulator: SimulatorProcess) -> None:
-    code, status = rh(simulator, "account", "status")
+def test_cli_account_status(simulator: SimulatorProcess, tmp_path: Path) -> None:
+    code, status = rh(simulator, tmp_path, "account", "status")
     assert code == 0 and status["apiType"] == "NORMAL" and int(status["remainCoins"]) > 0
-    code, refused = rh(simulator, "account", "status", key="short")
+    code, refused = rh(simulator, tmp_path, "account", "status", key="short")
     assert code == 1 and refused["error"] == "auth_failed"
 
 
 def test_cli_app_info_and_run_with_an_upload(simulator: SimulatorProcess, tmp_path: Path) -> None:
-    code, info = rh(simulator, "app", "info", SKETCH_APP)
+    code, info = rh(simulator, tmp_path, "app", "info", SKETCH_APP)
     assert code == 0 and [n["nodeId"] for n in info["nodes"]] == ["39", "52", "61"]
     photo = tmp_path / "photo.png"
     photo.write_bytes(png_bytes((90, 20, 160)))
     out = tmp_path / "sketch.png"
     code, result = rh(
-        simulator, "app", "run", SKETCH_APP,
-        "--file", f"39:image={photo}", "--node", "52:text=ink wash", "--output", str(out), cwd=tmp_path,
+        simulator, tmp_path, "app", "run", SKETCH_APP,
+        "--file", f"39:image={photo}", "--node", "52:text=ink wash", "--output", str(out),
     )  # fmt: skip
     assert code == 0, result
     assert result["status"] == "SUCCESS" and result["savedTo"] == str(out) and is_png(out.read_bytes())
     (output,) = result["outputs"]
     assert output["fileType"] == "png"
 
-    code, status = rh(simulator, "task", "status", result["taskId"])
+    code, status = rh(simulator, tmp_path, "task", "status", result["taskId"])
     assert code == 0 and status["status"] == "SUCCESS" and status["outputs"] == result["outputs"]
 
 
@@ -331,7 +331,7 @@ def test_cli_app_failure(simulator: SimulatorProcess, tmp_path: Path) -> None:
     photo = tmp_path / "photo.png"
     photo.write_bytes(png_bytes())
     code, result = rh(
-        simulator, "app", "run", SKETCH_APP, "--file", f"39:image={photo}", "--node", "52:text=[sim:fail]", cwd=tmp_path
+        simulator, tmp_path, "app", "run", SKETCH_APP, "--file", f"39:image={photo}", "--node", "52:text=[sim:fail]"
     )
     assert code == 1 and result["error"] == "task_failed" and "code=805" in result["message"]
 

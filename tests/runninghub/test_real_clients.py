@@ -22,6 +22,7 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -263,7 +264,12 @@ def test_sdk_webhook(sdk: RunningHubClient, receiver: tuple[str, list[dict[str, 
     event = json.loads(payload["eventData"])  # a JSON string of what /outputs answers
     assert event["code"] == 0
     assert [o.file_url for o in sdk.get_outputs(created.task_id)] == [item["fileUrl"] for item in event["data"]]
-    detail = sdk.get_webhook_detail(created.task_id)
+    # The receiver saw the POST before the simulator saw its answer: wait for the record.
+    for _ in range(300):
+        detail = sdk.get_webhook_detail(created.task_id)
+        if detail.is_callback_success:
+            break
+        time.sleep(0.01)
     assert detail.is_callback_success and detail.retry_count == 0 and detail.event_data == payload["eventData"]
     assert detail.webhook_url == url and KEY not in detail.user_api_key
     arrived.clear()

@@ -325,7 +325,12 @@ async def test_webhook_detail_and_retry(
         async with session.post(sim.base_url + path, json={"apiKey": TEST_KEY, **body}) as response:
             return await response.json()
 
-    detail = (await call("/task/openapi/getWebhookDetail", {"taskId": created.task_id}))["data"]
+    # The receiver holds the payload before the simulator reads its answer: wait for the record.
+    for _ in range(300):
+        detail = (await call("/task/openapi/getWebhookDetail", {"taskId": created.task_id}))["data"]
+        if detail is not None and detail["callbackStatus"] == "SUCCESS":
+            break
+        await asyncio.sleep(0.01)
     assert detail["taskId"] == created.task_id and detail["webhookUrl"] == url
     assert (detail["callbackStatus"], detail["retryCount"], detail["callbackResponse"]) == ("SUCCESS", 1, "ok")
     assert detail["eventData"] == received[-1]["eventData"]

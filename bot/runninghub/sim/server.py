@@ -935,10 +935,12 @@ class Simulator:
                     await socket.close(code=aiohttp.WSCloseCode.INTERNAL_ERROR, message=b"simulated early close")
                     return
                 delay = task.running_since + at - loop.time()
-                if delay > 0:
+                if delay > 0 and not task.ended.is_set():
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(task.ended.wait(), delay)
-                if task.ended.is_set():
+                # A failed or cancelled run stops where it is; a run that succeeded while this
+                # socket lagged behind still reports every step, before the success.
+                if task.ended.is_set() and task.state != SUCCESS:
                     break
                 await socket.send_json(self._stamped(message))
                 sent += 1

@@ -951,7 +951,7 @@ class Simulator:
         await task.ended.wait()
         if task.state == SUCCESS:
             names = [(item["nodeId"], item["fileUrl"].rsplit("/", 1)[-1]) for item in task.outputs]
-            kinds = {"png": "image", "wav": "audio", "gif": "video", "txt": "text"}
+            kinds = {extension: kind for kind, extension in EXTENSIONS.items()}
             outputs = [(node, kinds.get(name.rsplit(".", 1)[-1], "image"), name) for node, name in names]
             closing = success_messages(task.task_id, outputs)
         else:

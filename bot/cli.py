@@ -26,8 +26,7 @@ from bot.errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, UserE
 from bot.inspect_workflow import (
     check_app_inputs,
     check_workflow_inputs,
-    inspect_app_nodes,
-    inspect_workflow_nodes,
+    inspect_nodes,
     render_table,
     render_toml,
 )
@@ -55,6 +54,7 @@ from bot.workflows import (
     WorkflowRegistry,
     load_workflows,
     parse_workflows,
+    valid_alias,
 )
 
 log = logging.getLogger(__name__)
@@ -376,12 +376,11 @@ def cmd_inspect(args: argparse.Namespace, console: Console) -> int:
             return await (client.app_nodes(target) if args.app else client.workflow_json(target))
 
     data = asyncio.run(fetch())
+    candidates = inspect_nodes(data, app=args.app)
     if args.app:
-        candidates = inspect_app_nodes(data)
         heading = f"AI app {target}: {len(candidates)} editable input(s)"
         block = render_toml(alias, candidates, webapp_id=target, description=f"AI app {target}")
     else:
-        candidates = inspect_workflow_nodes(data)
         heading = (
             f"Workflow {target}: {len(data)} node(s), {len(candidates)} settable input(s) (links left out)"
         )
@@ -630,8 +629,8 @@ COMMANDS: Mapping[str, Callable[[argparse.Namespace, Console], int]] = {
 def run_command(argv: Sequence[str] | None = None, console: Console | None = None) -> int:
     """Run one command and return its exit code (argparse usage errors still exit 2 themselves)."""
     args = build_parser().parse_args(argv)
-    if args.command == "inspect" and not re.match(r"^[a-z0-9][a-z0-9-]{0,31}$", args.alias):
-        build_parser().error("--alias must be 1-32 lower-case letters, digits and dashes")
+    if args.command == "inspect" and not valid_alias(args.alias):
+        build_parser().error("--alias must be 1-32 characters of a-z, 0-9, - and _")
     console = console or Console()
     try:
         return COMMANDS[args.command or "run"](args, console)

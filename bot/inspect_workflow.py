@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from bot.workflows import IMAGE_OPTIONS, MAX_SAFE_INT, Workflow
+from bot.workflows import DEFAULT_MAX_LENGTH, IMAGE_OPTIONS, MAX_SAFE_INT, Workflow, WorkflowInput
 
 MEDIA_LOADERS: Mapping[str, str] = {
     "LoadImage": "image",
@@ -41,6 +41,7 @@ NUMBER_RANGES: Mapping[str, tuple[str, float, float]] = {
     "num_frames": ("int", 1, 1000),
     "speed": ("float", 0.1, 4.0),
     "duration": ("float", 0.1, 600.0),
+    "batch_size": ("int", 1, 16),
 }
 _APP_KINDS = {
     "IMAGE": "image",
@@ -328,6 +329,62 @@ def _comment(text: str) -> str:
     return " ".join(printable.split())[:60]
 
 
+def inspect_nodes(data: Any, *, app: bool) -> list[Candidate]:
+    """The candidates of a workflow's API JSON (`app=False`) or of an AI app's node list."""
+    return inspect_app_nodes(data) if app else inspect_workflow_nodes(data)
+
+
+def _block_order(cand: Candidate) -> tuple[int, bool]:
+    """Media loaders, the prompt, other texts, seeds, numbers: the order of the block and the reply."""
+    return (_GROUP_ORDER.get(cand.group, 9), cand.name != "prompt")
+
+
+def suggest_input(cand: Candidate) -> WorkflowInput | None:
+    """The input a named candidate becomes (None for one left out): the one mapping of §10.
+
+    `inspect` prints it as a workflows.toml block, `/workflow add` stores it; both come from here.
+    Media and the prompt are required; seeds and numbers take the workflow's current value as
+    their default, within a sensible range widened to include that value.
+    """
+    if cand.name is None:
+        return None
+    base = dict(name=cand.name, kind=cand.kind, node_id=cand.node_id, field=cand.field)
+    if cand.group == "media" or cand.name == "prompt":
+        return WorkflowInput(**base, required=True, max_length=DEFAULT_MAX_LENGTH if cand.kind == "text" else None)
+    if cand.group == "text":
+        # No default: the workflow's own text applies unless a member sets one.
+        return WorkflowInput(**base, max_length=DEFAULT_MAX_LENGTH)
+    value = cand.value
+    if cand.kind == "bool":
+        return WorkflowInput(**base, default=value if isinstance(value, bool) else None)
+    if cand.kind not in ("int", "float"):
+        return WorkflowInput(**base)
+    minimum: float | int | None = None
+    maximum: float | int | None = None
+    if cand.group == "seed":
+        minimum, maximum = 0, MAX_SAFE_INT
+    elif cand.field in NUMBER_RANGES:
+        _, minimum, maximum = NUMBER_RANGES[cand.field]
+    usable = _number_kind(value) in ("int", "float") and math.isfinite(value)
+    default: float | int | None = None
+    if usable:
+        default = float(value) if cand.kind == "float" else int(value)
+        if cand.kind == "int" and abs(default) > MAX_SAFE_INT:
+            default = None
+        elif minimum is not None and maximum is not None:
+            minimum, maximum = min(minimum, default), max(maximum, default)  # the current value must fit
+    if minimum is not None and maximum is not None:
+        cast = int if cand.kind == "int" else float
+        minimum, maximum = cast(minimum), cast(maximum)
+    return WorkflowInput(**base, default=default, min=minimum, max=maximum)
+
+
+def suggest_inputs(candidates: Sequence[Candidate]) -> tuple[WorkflowInput, ...]:
+    """The inputs of a new alias, in block order (media, prompt, texts, seeds, numbers)."""
+    ordered = sorted(candidates, key=_block_order)
+    return tuple(item for item in map(suggest_input, ordered) if item is not None)
+
+
 def render_toml(
     alias: str,
     candidates: Sequence[Candidate],
@@ -346,8 +403,9 @@ def render_toml(
         f"description = {toml_string(description[:100])}   # shown to members (at most 100 characters)"
     )
     lines.append("cost = 10   # coins per run: set your own price")
-    for cand in sorted(candidates, key=lambda c: (_GROUP_ORDER.get(c.group, 9), c.name != "prompt")):
-        if cand.name is None:
+    for cand in sorted(candidates, key=_block_order):
+        item = suggest_input(cand)
+        if item is None:
             if cand.note:
                 lines += [
                     "",
@@ -357,12 +415,12 @@ def render_toml(
         lines += [
             "",
             f"[[workflows.{alias}.inputs]]",
-            f"name = {toml_string(cand.name)}",
-            f"kind = {toml_string(cand.kind)}",
-            f"node_id = {toml_string(cand.node_id)}   # {_node_label(cand)}",
-            f"field = {toml_string(cand.field)}",
+            f"name = {toml_string(item.name)}",
+            f"kind = {toml_string(item.kind)}",
+            f"node_id = {toml_string(item.node_id)}   # {_node_label(cand)}",
+            f"field = {toml_string(item.field)}",
         ]
-        lines += _input_limits(cand)
+        lines += _input_lines(item, cand)
     return "\n".join(lines) + "\n"
 
 
@@ -371,29 +429,17 @@ def _node_label(cand: Candidate) -> str:
     return _comment(cand.class_type if same else f"{cand.class_type}: {cand.title}")
 
 
-def _input_limits(cand: Candidate) -> list[str]:
-    if cand.group == "media" or cand.name == "prompt":
-        return ["required = true"]
-    if cand.group == "text":
-        return [f"# workflow value: {_comment(json.dumps(cand.value, ensure_ascii=False))}"]
-    if cand.group == "seed":
-        return ["min = 0", f"max = {MAX_SAFE_INT}", "# no default: the workflow's own seed applies"]
-    lines: list[str] = []
-    value = cand.value
-    if cand.kind in ("int", "float") and _number_kind(value) in ("int", "float") and math.isfinite(value):
-        value = float(value) if cand.kind == "float" else int(value)
-        if cand.field in NUMBER_RANGES:
-            _, low, high = NUMBER_RANGES[cand.field]
-            low, high = min(low, value), max(high, value)  # the current value must fit
-            cast = int if cand.kind == "int" else float
-            lines += [f"min = {_toml_value(cast(low))}", f"max = {_toml_value(cast(high))}"]
-        if cand.kind == "int" and abs(value) > MAX_SAFE_INT:
-            return lines
-        lines.insert(0, f"default = {_toml_value(value)}")
-    elif cand.kind == "bool" and isinstance(value, bool):
-        lines.append(f"default = {_toml_value(value)}")
+def _input_lines(item: WorkflowInput, cand: Candidate) -> list[str]:
+    lines = []
+    if item.required:
+        lines.append("required = true")
+    for key in ("default", "min", "max"):
+        value = getattr(item, key)
+        if value is not None:
+            lines.append(f"{key} = {_toml_value(value)}")
+    if cand.group == "text" and not item.required:
+        lines.append(f"# workflow value: {_comment(json.dumps(cand.value, ensure_ascii=False))}")
     return lines
-
 
 
 def check_workflow_inputs(workflow: Workflow, nodes: Mapping[str, Any]) -> list[str]:

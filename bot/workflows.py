@@ -12,7 +12,7 @@ import re
 import shlex
 import tomllib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -36,16 +36,28 @@ MEDIA_KINDS = frozenset({"image", "audio", "video"})
 KINDS = ("text", "image", "audio", "video", "int", "float", "bool")
 
 DEFAULT_TIMEOUT = 1200
+MAX_COST = 1_000_000_000
 DEFAULT_MAX_LENGTH = 2000
 MAX_DESCRIPTION = 100
 INSTANCE_TYPES = ("default", "plus")
 # TOML integers are signed 64-bit; JavaScript-safe is what RunningHub's web side keeps exactly.
 MAX_SAFE_INT = 9007199254740991
 
-_ALIAS_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,31})$")
+# One rule for every alias, whether it comes from the file or from /workflow add.
+ALIAS_RE = re.compile(r"^[a-z0-9_-]{1,32}$")
 _INPUT_NAME_RE = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
 _WORKFLOW_KEYS = frozenset(
-    {"workflow_id", "webapp_id", "description", "cost", "timeout", "instance_type", "enabled", "inputs"}
+    {
+        "workflow_id",
+        "webapp_id",
+        "description",
+        "description_zh",
+        "cost",
+        "timeout",
+        "instance_type",
+        "enabled",
+        "inputs",
+    }
 )
 _INPUT_KEYS = frozenset(
     {
@@ -68,7 +80,18 @@ _VALUE_ECHO_LIMIT = 40  # user text echoed in a refusal is cut to this
 
 
 class WorkflowConfigError(Exception):
-    """workflows.toml is unusable; str() is one line naming the alias, the key and the reason."""
+    """workflows.toml is unusable; str() is one line naming the alias, the key and the reason.
+
+    `alias`, `key` and `reason` are the parts, when the problem is inside one alias (else None).
+    """
+
+    def __init__(
+        self, message: str, *, alias: str | None = None, key: str | None = None, reason: str | None = None
+    ) -> None:
+        super().__init__(message)
+        self.alias = alias
+        self.key = key
+        self.reason = reason
 
 
 @dataclass(frozen=True)
@@ -91,6 +114,9 @@ class WorkflowInput:
         return self.name not in OPTION_KINDS
 
 
+FILE, SERVER = "file", "server"  # where an alias comes from
+
+
 @dataclass(frozen=True)
 class Workflow:
     alias: str
@@ -102,12 +128,20 @@ class Workflow:
     instance_type: str | None = None
     enabled: bool = True
     inputs: tuple[WorkflowInput, ...] = ()
+    description_zh: str | None = None
+    origin: str = FILE  # FILE: workflows.toml; SERVER: added with /workflow add in one guild
 
     def input(self, name: str) -> WorkflowInput | None:
         for item in self.inputs:
             if item.name == name:
                 return item
         return None
+
+    def describe(self, locale: str | None) -> str:
+        """The description in the member's language: description_zh for Chinese when there is one."""
+        if self.description_zh and str(locale or "").lower().startswith("zh"):
+            return self.description_zh
+        return self.description
 
     @property
     def option_inputs(self) -> tuple[WorkflowInput, ...]:
@@ -142,29 +176,59 @@ class Workflow:
         return text
 
 
-class WorkflowRegistry:
-    """The aliases, by name. Disabled aliases are kept (for `check`) but never served."""
+@dataclass(frozen=True)
+class Override:
+    """A server's own cost, enabled and timeout for a file alias (None: the file's value)."""
+
+    cost: int | None = None
+    enabled: bool | None = None
+    timeout: int | None = None
+
+    def __bool__(self) -> bool:
+        return any(v is not None for v in (self.cost, self.enabled, self.timeout))
+
+    def apply(self, workflow: Workflow) -> Workflow:
+        changes: dict[str, Any] = {
+            key: value
+            for key, value in (("cost", self.cost), ("enabled", self.enabled), ("timeout", self.timeout))
+            if value is not None
+        }
+        return replace(workflow, **changes) if changes else workflow
+
+
+class WorkflowView:
+    """The aliases one guild sees: the file's (with the guild's overrides) and its own.
+
+    Disabled aliases are kept (for `check` and `/workflow show`) but never served.
+    """
 
     def __init__(self, workflows: Mapping[str, Workflow]) -> None:
         self._workflows = dict(workflows)
 
     @property
     def workflows(self) -> Mapping[str, Workflow]:
-        """Every alias of the file, disabled ones included, in file order."""
+        """Every alias, disabled ones included: the file's in file order, then the server's."""
         return MappingProxyType(self._workflows)
 
     def __len__(self) -> int:
         return len(self._workflows)
 
+    def __contains__(self, alias: object) -> bool:
+        return isinstance(alias, str) and alias.strip().lower() in self._workflows
+
+    def find(self, alias: str) -> Workflow | None:
+        """The alias whether enabled or not, or None."""
+        return self._workflows.get(alias.strip().lower())
+
     def get(self, alias: str) -> Workflow:
-        workflow = self._workflows.get(alias.strip().lower())
+        workflow = self.find(alias)
         if workflow is None or not workflow.enabled:
             known = ", ".join(w.alias for w in self.all()) or "-"
             raise UserError("workflow.unknown", alias=_echo(alias), known=known)
         return workflow
 
     def timeout_for(self, alias: str) -> float:
-        """A job's timeout: its alias's, or the default once the alias is gone from the file.
+        """A job's timeout: its alias's, or the default once the alias is gone from this view.
 
         The one rule for every caller (scheduler, poller, notices), so a job whose alias was
         removed while it ran is neither timed out at once nor left running forever.
@@ -176,7 +240,8 @@ class WorkflowRegistry:
         return sorted((w for w in self._workflows.values() if w.enabled), key=lambda w: w.alias)
 
     def search(self, text: str, limit: int = 25) -> list[Workflow]:
-        """Enabled aliases matching `text`: alias prefix matches first, then substrings."""
+        """Enabled aliases matching `text`: alias prefix matches first, then substrings of the
+        alias or of either description (so 放大 finds the alias whose Chinese description says it)."""
         needle = text.strip().lower()
         everything = self.all()
         if not needle:
@@ -185,9 +250,97 @@ class WorkflowRegistry:
         rest = [
             w
             for w in everything
-            if w not in prefix and (needle in w.alias or needle in w.description.lower())
+            if w not in prefix
+            and (
+                needle in w.alias
+                or needle in w.description.lower()
+                or needle in (w.description_zh or "").lower()
+            )
         ]
         return (prefix + rest)[:limit]
+
+
+class WorkflowRegistry:
+    """The one registry: workflows.toml's aliases merged with each guild's own aliases and overrides.
+
+    `for_guild(guild_id)` is what /generate, autocomplete, /workflows, re-run and the job loops
+    read. The file set is swapped whole by `/workflow reload`; the guild parts change with each
+    /workflow add, edit and remove (after the database has them). A guild's alias never shadows a
+    file alias of the same name: names are checked on add, and should a later file take the name,
+    the file's alias wins (and `check` says so).
+
+    `get`, `all`, `search` and `workflows` without a guild are the file's aliases alone, as the
+    command line (which has no guild) sees them.
+    """
+
+    def __init__(
+        self,
+        workflows: Mapping[str, Workflow],
+        *,
+        server: Mapping[int, Mapping[str, Workflow]] | None = None,
+        overrides: Mapping[int, Mapping[str, Override]] | None = None,
+    ) -> None:
+        self._file = dict(workflows)
+        self._server: dict[int, dict[str, Workflow]] = {g: dict(w) for g, w in (server or {}).items()}
+        self._overrides: dict[int, dict[str, Override]] = {g: dict(o) for g, o in (overrides or {}).items()}
+
+    # ---- the file
+
+    @property
+    def workflows(self) -> Mapping[str, Workflow]:
+        """Every alias of the file, disabled ones included, in file order."""
+        return MappingProxyType(self._file)
+
+    def __len__(self) -> int:
+        return len(self._file)
+
+    def replace_file(self, workflows: Mapping[str, Workflow]) -> None:
+        """Swap the file's aliases at once (the caller validated the whole new file first)."""
+        self._file = dict(workflows)
+
+    # ---- the guilds
+
+    def for_guild(self, guild_id: int | None) -> WorkflowView:
+        if guild_id is None:
+            return WorkflowView(self._file)
+        overrides = self._overrides.get(guild_id, {})
+        merged = {alias: overrides[alias].apply(w) if alias in overrides else w for alias, w in self._file.items()}
+        for alias, workflow in self._server.get(guild_id, {}).items():
+            merged.setdefault(alias, workflow)
+        return WorkflowView(merged)
+
+    def server_aliases(self, guild_id: int) -> Mapping[str, Workflow]:
+        return MappingProxyType(self._server.get(guild_id, {}))
+
+    def all_server_aliases(self) -> list[tuple[int, Workflow]]:
+        """(guild id, alias) for every guild's own aliases, for `check`."""
+        return [(g, w) for g, aliases in sorted(self._server.items()) for w in aliases.values()]
+
+    def override_of(self, guild_id: int, alias: str) -> Override:
+        return self._overrides.get(guild_id, {}).get(alias, Override())
+
+    def put_server_alias(self, guild_id: int, workflow: Workflow) -> None:
+        self._server.setdefault(guild_id, {})[workflow.alias] = workflow
+
+    def drop_server_alias(self, guild_id: int, alias: str) -> None:
+        self._server.get(guild_id, {}).pop(alias, None)
+
+    def put_override(self, guild_id: int, alias: str, override: Override) -> None:
+        if override:
+            self._overrides.setdefault(guild_id, {})[alias] = override
+        else:
+            self._overrides.get(guild_id, {}).pop(alias, None)
+
+    # ---- without a guild: the file alone (the command line)
+
+    def get(self, alias: str) -> Workflow:
+        return self.for_guild(None).get(alias)
+
+    def all(self) -> list[Workflow]:
+        return self.for_guild(None).all()
+
+    def search(self, text: str, limit: int = 25) -> list[Workflow]:
+        return self.for_guild(None).search(text, limit)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -226,6 +379,11 @@ def parse_workflows(text: str, source: str = "workflows.toml") -> WorkflowRegist
     return WorkflowRegistry(workflows)
 
 
+def valid_alias(alias: str) -> bool:
+    """The naming rule of every alias: 1-32 characters of a-z, 0-9, - and _."""
+    return ALIAS_RE.match(alias) is not None
+
+
 class _Where:
     """Builds the one-line error for a place in the file."""
 
@@ -240,7 +398,10 @@ class _Where:
             parts.append(self.input_label)
         if key:
             parts.append(f"key '{key}'")
-        return WorkflowConfigError(f"{self.source}: {', '.join(parts)}: {reason}")
+        where = " ".join(p for p in (self.input_label, key) if p) or None
+        return WorkflowConfigError(
+            f"{self.source}: {', '.join(parts)}: {reason}", alias=self.alias, key=where, reason=reason
+        )
 
 
 def _is_int(value: Any) -> bool:
@@ -259,10 +420,31 @@ def _digits(where: _Where, key: str, value: Any) -> str:
     return value.strip()
 
 
-def _parse_workflow(source: str, alias: str, table: Any) -> Workflow:
+def parse_workflow_table(alias: str, table: Any, *, source: str, origin: str = FILE) -> Workflow:
+    """One alias from its table (the keys of workflows.toml); WorkflowConfigError names what is wrong.
+
+    The file and the aliases stored by /workflow add go through this same validation.
+    """
+    return _parse_workflow(source, alias, table, origin)
+
+
+def _description(where: _Where, key: str, value: Any, *, required: bool) -> str | None:
+    if value is None and not required:
+        return None
+    if not isinstance(value, str) or not value.strip():
+        if required:
+            raise where.error(key, "is required: a short text shown to members")
+        raise where.error(key, "must be a non-empty text")
+    value = " ".join(value.split())
+    if len(value) > MAX_DESCRIPTION:
+        raise where.error(key, f"must be at most {MAX_DESCRIPTION} characters, got {len(value)}")
+    return value
+
+
+def _parse_workflow(source: str, alias: str, table: Any, origin: str = FILE) -> Workflow:
     where = _Where(source, alias)
-    if not _ALIAS_RE.match(alias):
-        raise where.error(None, "an alias must be 1-32 lower-case letters, digits and dashes")
+    if not ALIAS_RE.match(alias):
+        raise where.error(None, "an alias must be 1-32 characters of a-z, 0-9, - and _")
     if not isinstance(table, dict):
         raise where.error(None, "must be a table ([workflows.<alias>])")
     unknown = sorted(set(table) - _WORKFLOW_KEYS)
@@ -275,19 +457,14 @@ def _parse_workflow(source: str, alias: str, table: Any) -> Workflow:
     workflow_id = _digits(where, "workflow_id", table["workflow_id"]) if has_workflow else None
     webapp_id = _digits(where, "webapp_id", table["webapp_id"]) if has_app else None
 
-    description = table.get("description")
-    if not isinstance(description, str) or not description.strip():
-        raise where.error("description", "is required: a short text shown to members")
-    description = description.strip()
-    if len(description) > MAX_DESCRIPTION:
-        raise where.error(
-            "description", f"must be at most {MAX_DESCRIPTION} characters, got {len(description)}"
-        )
+    description = _description(where, "description", table.get("description"), required=True)
+    assert description is not None
+    description_zh = _description(where, "description_zh", table.get("description_zh"), required=False)
 
     if "cost" not in table:
         raise where.error("cost", "is required: the coins a run costs (0 for free)")
     cost = table["cost"]
-    if not _is_int(cost) or cost < 0 or cost > 1_000_000_000:
+    if not _is_int(cost) or cost < 0 or cost > MAX_COST:
         raise where.error("cost", "must be a whole number >= 0")
 
     timeout = table.get("timeout", DEFAULT_TIMEOUT)
@@ -332,7 +509,45 @@ def _parse_workflow(source: str, alias: str, table: Any) -> Workflow:
         instance_type=instance_type,
         enabled=enabled,
         inputs=tuple(inputs),
+        description_zh=description_zh,
+        origin=origin,
     )
+
+
+def workflow_table(workflow: Workflow) -> dict[str, Any]:
+    """The alias as a workflows.toml table: what the database stores for a server alias.
+
+    `parse_workflow_table(alias, workflow_table(w), ...)` gives back an equal Workflow.
+    """
+    table: dict[str, Any] = {}
+    if workflow.workflow_id:
+        table["workflow_id"] = workflow.workflow_id
+    else:
+        table["webapp_id"] = workflow.webapp_id
+    table["description"] = workflow.description
+    if workflow.description_zh:
+        table["description_zh"] = workflow.description_zh
+    table["cost"] = workflow.cost
+    table["timeout"] = workflow.timeout
+    if workflow.instance_type:
+        table["instance_type"] = workflow.instance_type
+    table["enabled"] = workflow.enabled
+    table["inputs"] = [input_table(i) for i in workflow.inputs]
+    return table
+
+
+def input_table(item: WorkflowInput) -> dict[str, Any]:
+    """One input as its [[workflows.<alias>.inputs]] table (only the keys that are set)."""
+    table: dict[str, Any] = {"name": item.name, "kind": item.kind, "node_id": item.node_id, "field": item.field}
+    if item.required:
+        table["required"] = True
+    for key in ("default", "min", "max", "max_length", "description"):
+        value = getattr(item, key)
+        if value is not None:
+            table[key] = value
+    if item.choices is not None:
+        table["choices"] = list(item.choices)
+    return table
 
 
 def _value_fits_kind(kind: str, value: Any) -> bool:

@@ -494,7 +494,7 @@ def test_inspect_style_transfer_lists_21_and_24_and_prints_a_valid_block(
     assert prompt is not None and prompt.node_id == "6"
     assert negative is not None and negative.node_id == "7"
     seed = workflow.input("seed")
-    assert seed is not None and seed.default is None and seed.node_id == "3"
+    assert seed is not None and seed.default == 88412873 and seed.node_id == "3"  # the workflow's own value
 
 
 def test_inspect_follows_conditioning_links_and_names_numbers(

@@ -146,7 +146,7 @@ BAD_FILES: list[tuple[str, str | None, str | None, str]] = [
     ("this is = not toml [", None, None, "not valid TOML"),
     ("", None, None, "no workflows defined"),
     ("[settings]\nx = 1\n", None, None, "unknown top-level key 'settings'"),
-    (HEAD.replace("demo", "Demo_1"), "Demo_1", None, "lower-case letters, digits and dashes"),
+    (HEAD.replace("demo", "Demo_1"), "Demo_1", None, "1-32 characters of a-z, 0-9, - and _"),
     (HEAD.replace('workflow_id = "2016195556967714818"\n', ""), "demo", "workflow_id", "exactly one of"),
     (HEAD + 'webapp_id = "5"\n', "demo", "workflow_id", "exactly one of"),
     (HEAD.replace('"2016195556967714818"', '"abc"'), "demo", "workflow_id", "string of digits"),

@@ -154,7 +154,7 @@ class Poller:
             await self._show(job, queued_status(job))
 
     async def _timed_out(self, job: Job) -> bool:
-        limit = self.registry.timeout_for(job.alias)
+        limit = self.registry.for_guild(job.guild_id).timeout_for(job.alias)
         since = job.submitted_at or job.created_at
         if self.clock() - since <= limit:
             return False

@@ -96,7 +96,9 @@ class Scheduler:
         for job in await self.journal.in_states(AT_RUNNINGHUB):
             if job.state is not JobState.UNKNOWN:
                 tracked += 1
-            elif (job.submitted_at or job.created_at) + self.registry.timeout_for(job.alias) >= now:
+                continue
+            timeout = self.registry.for_guild(job.guild_id).timeout_for(job.alias)
+            if (job.submitted_at or job.created_at) + timeout >= now:
                 unknown += 1  # past its timeout, whatever it was has surely ended
         return tracked, unknown
 

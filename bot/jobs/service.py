@@ -411,7 +411,7 @@ class JobService:
         if job_id not in self._final_status_shown:  # once, even if the notice must be retried
             await self._edit_final_status(job_id)
             self._final_status_shown.add(job_id)
-        text = end_notice(job, self.registry.timeout_for(job.alias))
+        text = end_notice(job, self.registry.for_guild(job.guild_id).timeout_for(job.alias))
         try:
             await self.notifier.post_notice(job, text)
         except DeliveryError as exc:

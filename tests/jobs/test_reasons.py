@@ -113,7 +113,7 @@ async def test_a_timeout_notice_reads_in_chinese(world: World) -> None:
     await world.service.housekeeping()  # sends the notices a previous pass did not
     (notice,) = world.notifier.of("notice", job.id)
     assert notice.text == t("job.notice.timed_out", ZH, mention="<@1>", job=f"#{job.id}", alias="z-image",
-                            coins=10, limit=duration(world.registry.timeout_for("z-image"), ZH))
+                            coins=10, limit=duration(world.registry.for_guild(job.guild_id).timeout_for("z-image"), ZH))
     assert "分" in notice.text
 
 

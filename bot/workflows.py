@@ -57,6 +57,9 @@ _WORKFLOW_KEYS = frozenset(
         "instance_type",
         "enabled",
         "inputs",
+        "roles",
+        "channels",
+        "nsfw",
     }
 )
 _INPUT_KEYS = frozenset(
@@ -130,6 +133,11 @@ class Workflow:
     inputs: tuple[WorkflowInput, ...] = ()
     description_zh: str | None = None
     origin: str = FILE  # FILE: workflows.toml; SERVER: added with /workflow add in one guild
+    # Gates (bot/governance/gate.py): only members holding one of `roles` (moderators always),
+    # only in `channels` (or their threads), only in age-restricted channels when `nsfw`.
+    roles: frozenset[int] = frozenset()
+    channels: frozenset[int] = frozenset()
+    nsfw: bool = False
 
     def input(self, name: str) -> WorkflowInput | None:
         for item in self.inputs:
@@ -479,6 +487,12 @@ def _parse_workflow(source: str, alias: str, table: Any, origin: str = FILE) -> 
     if not isinstance(enabled, bool):
         raise where.error("enabled", "must be true or false")
 
+    roles = _snowflakes(where, "roles", table.get("roles", []), "role")
+    channels = _snowflakes(where, "channels", table.get("channels", []), "channel")
+    nsfw = table.get("nsfw", False)
+    if not isinstance(nsfw, bool):
+        raise where.error("nsfw", "must be true or false")
+
     raw_inputs = table.get("inputs", [])
     if not isinstance(raw_inputs, list) or not all(isinstance(i, dict) for i in raw_inputs):
         raise where.error("inputs", "must be [[workflows.<alias>.inputs]] tables")
@@ -511,6 +525,9 @@ def _parse_workflow(source: str, alias: str, table: Any, origin: str = FILE) -> 
         inputs=tuple(inputs),
         description_zh=description_zh,
         origin=origin,
+        roles=roles,
+        channels=channels,
+        nsfw=nsfw,
     )
 
 
@@ -532,6 +549,12 @@ def workflow_table(workflow: Workflow) -> dict[str, Any]:
     if workflow.instance_type:
         table["instance_type"] = workflow.instance_type
     table["enabled"] = workflow.enabled
+    if workflow.roles:
+        table["roles"] = [str(r) for r in sorted(workflow.roles)]
+    if workflow.channels:
+        table["channels"] = [str(c) for c in sorted(workflow.channels)]
+    if workflow.nsfw:
+        table["nsfw"] = True
     table["inputs"] = [input_table(i) for i in workflow.inputs]
     return table
 
@@ -548,6 +571,22 @@ def input_table(item: WorkflowInput) -> dict[str, Any]:
     if item.choices is not None:
         table["choices"] = list(item.choices)
     return table
+
+
+def _snowflakes(where: _Where, key: str, value: Any, what: str) -> frozenset[int]:
+    """A list of Discord ids as strings (TOML integers lose nothing either, so they are taken too)."""
+    if not isinstance(value, list):
+        raise where.error(key, f'must be a list of {what} ids, e.g. ["1234567890123456789"]')
+    ids: set[int] = set()
+    for item in value:
+        text = str(item).strip() if _is_int(item) or isinstance(item, str) else ""
+        # Discord ids are 17-20 digit snowflakes; a name or a mention pasted here would never match.
+        if not (text.isascii() and text.isdigit() and 15 <= len(text) <= 20):
+            raise where.error(key, f"{item!r} is not a {what} id (copy it with Developer Mode: 17-20 digits)")
+        if int(text) in ids:
+            raise where.error(key, f"lists {what} {text} twice")
+        ids.add(int(text))
+    return frozenset(ids)
 
 
 def _value_fits_kind(kind: str, value: Any) -> bool:

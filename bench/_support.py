@@ -96,6 +96,12 @@ class BenchNotifier:
         self.notices += 1
         return next(self._ids)
 
+    def guild_locale(self, guild_id: int) -> str | None:
+        return None
+
+    async def post_modlog(self, guild_id: int, channel_id: int, text: str) -> None:
+        return None
+
     async def until_delivered(self, jobs: int) -> None:
         """Wait until results were posted for `jobs` distinct jobs."""
         if len(self.delivered_jobs) >= jobs:

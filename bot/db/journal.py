@@ -12,8 +12,9 @@ English text, so each member reads it in their own language.
 from __future__ import annotations
 
 import json
+import math
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,6 +22,7 @@ import aiosqlite
 
 from bot.db.database import Database
 from bot.db.ledger import Ledger
+from bot.errors import UserError
 from bot.jobs.states import AT_RUNNINGHUB, COUNTED_AGAINST_CAP, ENDED_BADLY, WAITING, JobState
 from bot.texts import Msg
 
@@ -104,10 +106,26 @@ class Journal:
         inputs: dict[str, Any] | None = None,
         state: str = JobState.PREPARING,
         source_job_id: int | None = None,
+        role_ids: Collection[int] = (),
+        cooldown: float = 0,
     ) -> Job:
-        """Insert the job and hold its cost in one transaction (InsufficientCoins rolls both back)."""
+        """Insert the job and hold its cost in one transaction (InsufficientCoins rolls both back).
+
+        `role_ids` are the member's roles, for a refill due at this hold (role allowances).
+        `cooldown`: refuse when the member's previous job started less than this many seconds
+        ago. The gate checks it before any download; this is the check two jobs started at the
+        same moment cannot both pass.
+        """
         now = self.clock()
         async with self.db.transaction() as conn:
+            if cooldown > 0:
+                rows = list(await conn.execute_fetchall(
+                    "SELECT created_at FROM jobs WHERE guild_id = ? AND member_id = ? ORDER BY id DESC LIMIT 1",
+                    (guild_id, member_id),
+                ))
+                left = float(rows[0][0]) + cooldown - now if rows else 0.0
+                if left > 0:
+                    raise UserError("gov.refused.cooldown", seconds=max(1, math.ceil(left)))
             cur = await conn.execute(
                 "INSERT INTO jobs (guild_id, channel_id, member_id, alias, state, inputs, cost, locale,"
                 " source_job_id, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
@@ -115,7 +133,7 @@ class Journal:
                  source_job_id, now, now),
             )
             job_id = int(cur.lastrowid or 0)
-            await self.ledger.hold_in(conn, guild_id, member_id, job_id, cost)
+            await self.ledger.hold_in(conn, guild_id, member_id, job_id, cost, role_ids=role_ids)
         job = await self.get(job_id)
         assert job is not None
         return job

@@ -3,19 +3,25 @@
 Every operation writes its balance change and its ledger row in one transaction, so for each
 member SUM(ledger.amount) = available and SUM(ledger.held_change) = held. Refills are lazy: the
 first time a member is seen in a new period their `available` is topped up to the allowance.
+
+A role may have an allowance of its own (`role_policy`). A member's policy is the one with the
+largest allowance among the guild's and those of the roles they hold (the callers pass the role
+ids they know: Discord, not this module, knows who holds which role); its period decides when
+they are topped up, and a top-up never takes coins away.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import aiosqlite
 
 from bot.db.database import Database
+from bot.db.guild_settings import audit_in
 from bot.errors import UserError
 
 log = logging.getLogger(__name__)
@@ -156,20 +162,70 @@ class Ledger:
         )
         return self._policy_from(None, None) if row is None else self._policy_from(row[0], row[1])
 
-    async def set_policy(self, guild_id: int, allowance: int, period: str, actor_id: int) -> Policy:
+    async def set_policy(
+        self, guild_id: int, allowance: int, period: str, actor_id: int, *, role_id: int | None = None
+    ) -> Policy:
+        """The guild's policy, or with `role_id` that role's; recorded in the governance audit."""
         allowance = _check_amount(allowance, 0, "coins.bad_allowance")
         if period not in PERIODS:
             raise CoinsError("coins.bad_period", periods=", ".join(PERIODS))
+        now = self.clock()
         async with self.db.transaction() as conn:
-            await conn.execute(
-                "INSERT INTO guild_policy (guild_id, allowance, period, updated_at, updated_by)"
-                " VALUES (?, ?, ?, ?, ?) ON CONFLICT(guild_id) DO UPDATE SET"
-                " allowance = excluded.allowance, period = excluded.period,"
-                " updated_at = excluded.updated_at, updated_by = excluded.updated_by",
-                (guild_id, allowance, period, self.clock(), actor_id),
-            )
-        log.info("guild %s policy: %s coins, period %s (by %s)", guild_id, allowance, period, actor_id)
+            if role_id is None:
+                await conn.execute(
+                    "INSERT INTO guild_policy (guild_id, allowance, period, updated_at, updated_by)"
+                    " VALUES (?, ?, ?, ?, ?) ON CONFLICT(guild_id) DO UPDATE SET"
+                    " allowance = excluded.allowance, period = excluded.period,"
+                    " updated_at = excluded.updated_at, updated_by = excluded.updated_by",
+                    (guild_id, allowance, period, now, actor_id),
+                )
+            else:
+                await conn.execute(
+                    "INSERT INTO role_policy (guild_id, role_id, allowance, period, updated_at, updated_by)"
+                    " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(guild_id, role_id) DO UPDATE SET"
+                    " allowance = excluded.allowance, period = excluded.period,"
+                    " updated_at = excluded.updated_at, updated_by = excluded.updated_by",
+                    (guild_id, role_id, allowance, period, now, actor_id),
+                )
+            detail = {"allowance": allowance, "period": period, "role_id": role_id}
+            await audit_in(conn, guild_id, actor_id, "policy", detail, now)
+        log.info(
+            "guild %s policy%s: %s coins, period %s (by %s)",
+            guild_id, f" for role {role_id}" if role_id else "", allowance, period, actor_id,
+        )
         return Policy(allowance, period, True)
+
+    async def role_policies(self, guild_id: int) -> dict[int, Policy]:
+        rows = await self.db.fetchall(
+            "SELECT role_id, allowance, period FROM role_policy WHERE guild_id = ? ORDER BY role_id", (guild_id,)
+        )
+        return {int(r[0]): Policy(int(r[1]), str(r[2]), True) for r in rows}
+
+    async def policy_for(self, guild_id: int, role_ids: Collection[int] = ()) -> Policy:
+        """The policy that applies to a member holding `role_ids`: the largest allowance wins."""
+        row = await self.db.fetchone(
+            "SELECT allowance, period FROM guild_policy WHERE guild_id = ?", (guild_id,)
+        )
+        policy = self._policy_from(None, None) if row is None else self._policy_from(row[0], row[1])
+        return await self._with_roles(self.db.conn, guild_id, policy, role_ids)
+
+    async def _with_roles(
+        self, conn: aiosqlite.Connection, guild_id: int, policy: Policy, role_ids: Collection[int]
+    ) -> Policy:
+        """`policy` (the guild's), or a held role's when that one's allowance is larger."""
+        ids = sorted({int(r) for r in role_ids})
+        if not ids:
+            return policy
+        marks = ",".join("?" * len(ids))
+        rows = await conn.execute_fetchall(
+            f"SELECT allowance, period FROM role_policy WHERE guild_id = ? AND role_id IN ({marks})"
+            " ORDER BY allowance DESC, role_id LIMIT 1",
+            (guild_id, *ids),
+        )
+        for allowance, period in rows:
+            if int(allowance) > policy.allowance:
+                return Policy(int(allowance), str(period), True)
+        return policy
 
     def _policy_from(self, allowance: object, period: object) -> Policy:
         """The guild's policy from its row's columns (None when it has no row)."""
@@ -179,17 +235,17 @@ class Ledger:
 
     # ---- reading --------------------------------------------------------------------------
 
-    async def balance(self, guild_id: int, member_id: int) -> Balance:
+    async def balance(self, guild_id: int, member_id: int, *, role_ids: Collection[int] = ()) -> Balance:
         """The member's coins, creating them or applying a due refill first."""
         now = self.clock()
         # Most looks need no write: read first, open a write transaction only when one is due.
         row = (await self.db.fetchall(_MEMBER_SQL, (guild_id, member_id, guild_id)))[0]
-        policy = self._policy_from(row[3], row[4])
+        policy = await self._with_roles(self.db.conn, guild_id, self._policy_from(row[3], row[4]), role_ids)
         key = period_key(policy.period, now)
         if row[0] is not None and (key is None or key == row[2]):
             return self._balance(guild_id, member_id, int(row[0]), int(row[1]), policy, now)
         async with self.db.transaction() as conn:
-            member = await self._ensure(conn, guild_id, member_id, now)
+            member = await self._ensure(conn, guild_id, member_id, now, role_ids)
         return self._balance(guild_id, member_id, member.available, member.held, member.policy, now)
 
     async def history(
@@ -213,13 +269,17 @@ class Ledger:
     # ---- moderator changes ----------------------------------------------------------------
 
     async def grant(
-        self, guild_id: int, member_id: int, amount: int, actor_id: int, reason: str | None
+        self, guild_id: int, member_id: int, amount: int, actor_id: int, reason: str | None,
+        *, role_ids: Collection[int] = (),
     ) -> Balance:
         amount = _check_amount(amount, 1)
-        return await self._adjust(guild_id, member_id, "grant", lambda available: amount, actor_id, reason)
+        return await self._adjust(
+            guild_id, member_id, "grant", lambda available: amount, actor_id, reason, role_ids
+        )
 
     async def take(
-        self, guild_id: int, member_id: int, amount: int, actor_id: int, reason: str | None
+        self, guild_id: int, member_id: int, amount: int, actor_id: int, reason: str | None,
+        *, role_ids: Collection[int] = (),
     ) -> Balance:
         """Take coins from `available`; more than available is refused, never clamped."""
         amount = _check_amount(amount, 1)
@@ -229,15 +289,16 @@ class Ledger:
                 raise InsufficientCoins(available, amount, "coins.take_too_much")
             return -amount
 
-        return await self._adjust(guild_id, member_id, "take", change, actor_id, reason)
+        return await self._adjust(guild_id, member_id, "take", change, actor_id, reason, role_ids)
 
     async def set(
-        self, guild_id: int, member_id: int, amount: int, actor_id: int, reason: str | None
+        self, guild_id: int, member_id: int, amount: int, actor_id: int, reason: str | None,
+        *, role_ids: Collection[int] = (),
     ) -> Balance:
         """Set `available` (held coins are untouched); recorded even when nothing changes."""
         amount = _check_amount(amount, 0)
         return await self._adjust(
-            guild_id, member_id, "set", lambda available: amount - available, actor_id, reason
+            guild_id, member_id, "set", lambda available: amount - available, actor_id, reason, role_ids
         )
 
     async def _adjust(
@@ -248,11 +309,12 @@ class Ledger:
         change: Callable[[int], int],
         actor_id: int,
         reason: str | None,
+        role_ids: Collection[int] = (),
     ) -> Balance:
         reason = _check_reason(reason)
         now = self.clock()
         async with self.db.transaction() as conn:
-            member = await self._ensure(conn, guild_id, member_id, now)
+            member = await self._ensure(conn, guild_id, member_id, now, role_ids)
             # may raise InsufficientCoins: the transaction (with any refill) rolls back
             delta = change(member.available)
             await self._move(conn, member, kind, delta, 0, now, actor_id=actor_id, reason=reason)
@@ -265,7 +327,14 @@ class Ledger:
     # ---- job money ------------------------------------------------------------------------
 
     async def hold_in(
-        self, conn: aiosqlite.Connection, guild_id: int, member_id: int, job_id: int, amount: int
+        self,
+        conn: aiosqlite.Connection,
+        guild_id: int,
+        member_id: int,
+        job_id: int,
+        amount: int,
+        *,
+        role_ids: Collection[int] = (),
     ) -> Balance:
         """Move `amount` from available to held for the job, inside the caller's transaction.
 
@@ -275,7 +344,7 @@ class Ledger:
         if isinstance(amount, bool) or not isinstance(amount, int) or amount < 0:
             raise ValueError(f"a hold needs a whole number of coins >= 0, not {amount!r}")
         now = self.clock()
-        member = await self._ensure(conn, guild_id, member_id, now)
+        member = await self._ensure(conn, guild_id, member_id, now, role_ids)
         if not await _one(conn, "SELECT 1 FROM ledger WHERE job_id = ? AND kind = 'hold'", (job_id,)):
             if amount > member.available:
                 raise InsufficientCoins(member.available, amount)
@@ -292,9 +361,11 @@ class Ledger:
         """Give the job's held coins back. False (nothing written) without a hold or once settled."""
         return await self._settle(conn, job_id, "release", reason=reason)
 
-    async def hold(self, guild_id: int, member_id: int, job_id: int, amount: int) -> Balance:
+    async def hold(
+        self, guild_id: int, member_id: int, job_id: int, amount: int, *, role_ids: Collection[int] = ()
+    ) -> Balance:
         async with self.db.transaction() as conn:
-            return await self.hold_in(conn, guild_id, member_id, job_id, amount)
+            return await self.hold_in(conn, guild_id, member_id, job_id, amount, role_ids=role_ids)
 
     async def charge(self, job_id: int, consume_coins: int | None = None) -> bool:
         async with self.db.transaction() as conn:
@@ -336,11 +407,13 @@ class Ledger:
 
     # ---- the two primitives every operation goes through ----------------------------------
 
-    async def _ensure(self, conn: aiosqlite.Connection, guild_id: int, member_id: int, now: float) -> _Member:
+    async def _ensure(
+        self, conn: aiosqlite.Connection, guild_id: int, member_id: int, now: float, role_ids: Collection[int] = ()
+    ) -> _Member:
         """Read the member inside `conn`, creating them or applying a due refill."""
         row = await _one(conn, _MEMBER_SQL, (guild_id, member_id, guild_id))
         assert row is not None
-        policy = self._policy_from(row[3], row[4])
+        policy = await self._with_roles(conn, guild_id, self._policy_from(row[3], row[4]), role_ids)
         key = period_key(policy.period, now)
         if row[0] is None:
             await conn.execute(

@@ -54,3 +54,11 @@ class Notifier(Protocol):
     async def post_notice(self, job: Job, text: str) -> int | None:
         """A message to the requester (failure, cancel, timeout), mentioning only them."""
         ...
+
+    def guild_locale(self, guild_id: int) -> str | None:
+        """The guild's preferred locale (moderator notices while /settings language is `auto`)."""
+        ...
+
+    async def post_modlog(self, guild_id: int, channel_id: int, text: str) -> None:
+        """A moderator notice in the guild's modlog channel, pinging nobody; DeliveryError when it fails."""
+        ...

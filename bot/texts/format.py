@@ -53,8 +53,11 @@ def signed(number: int) -> str:
 
 
 def code_block(text: str) -> str:
-    """`text` in a code block it cannot break out of (backticks inside are defused)."""
-    return "```\n" + text.replace("```", "`\u200b``") + "\n```"
+    """`text` in a code block it cannot break out of: a zero-width space after every backtick.
+
+    Defusing only "```" is not enough: in "````" a run of three is left behind.
+    """
+    return "```\n" + text.replace("`", "`\u200b") + "\n```"
 
 
 def duration(seconds: float, locale: str | None = None) -> str:

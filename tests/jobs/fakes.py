@@ -27,6 +27,7 @@ class RecordingNotifier:
     def __init__(self, upload_limit: int = 10 * 1024 * 1024) -> None:
         self.limit = upload_limit
         self.messages: list[Posted] = []
+        self.modlog: list[tuple[int, int, str]] = []  # (guild, channel, text) of moderator notices
         self.fail_results = 0  # next N post_result calls fail transiently
         self.fail_notices = 0  # next N post_notice calls fail transiently
         self._ids = count(1000)
@@ -70,6 +71,12 @@ class RecordingNotifier:
             self.fail_notices -= 1
             raise DeliveryError("503 from Discord", transient=True)
         return self._post("notice", job, text).id
+
+    def guild_locale(self, guild_id: int) -> str | None:
+        return None
+
+    async def post_modlog(self, guild_id: int, channel_id: int, text: str) -> None:
+        self.modlog.append((guild_id, channel_id, text))
 
     def of(self, kind: str, job_id: int | None = None) -> list[Posted]:
         return [m for m in self.messages if m.kind == kind and (job_id is None or m.job_id == job_id)]

@@ -3,7 +3,8 @@
 - `open_resources` opens what must be closed again: the HTTP session, the database, the alias
   file, and RunningHub's address (starting the built-in simulator when asked for).
 - `build_services` wires everything else around them and a `Notifier`: the ledger, the journal,
-  the RunningHub client, the job service and the webhook receiver.
+  the RunningHub client, governance (the guild settings, the modlog, the gate), the job service
+  and the webhook receiver.
 
 `python -m bot run` (through `RHBot.setup_hook`), the tests and the benchmarks all build the bot
 with these two, so there is one object graph to read and to change.
@@ -22,8 +23,11 @@ import aiohttp
 
 from bot.config import Settings
 from bot.db.database import Database
+from bot.db.guild_settings import GuildSettingsStore
 from bot.db.journal import Journal
 from bot.db.ledger import Ledger
+from bot.governance.modlog import ModLog
+from bot.governance.service import Gate
 from bot.jobs.notifier import Notifier
 from bot.jobs.service import JobService
 from bot.jobs.webhook import WebhookReceiver
@@ -86,6 +90,9 @@ class Services:
     runninghub: RunningHubClient
     ledger: Ledger
     journal: Journal
+    guild_settings: GuildSettingsStore
+    modlog: ModLog
+    gate: Gate
     jobs: JobService
     webhook: WebhookReceiver | None
 
@@ -116,17 +123,21 @@ def build_services(
     settings = resources.settings
     ledger = Ledger(resources.db, default_allowance=settings.default_allowance, clock=clock)
     journal = Journal(resources.db, ledger, clock=clock)
+    guild_settings = GuildSettingsStore(resources.db, clock=clock)
+    modlog = ModLog(guild_settings, notifier)
+    gate = Gate(guild_settings, modlog, clock=clock)
     runninghub = RunningHubClient(
         resources.session, resources.runninghub_url, settings.runninghub_api_key, **dict(client_options or {})
     )
     jobs = JobService(
         settings=settings, journal=journal, ledger=ledger, registry=resources.workflows, client=runninghub,
-        session=resources.session, notifier=notifier, clock=clock, **dict(job_options or {}),
+        session=resources.session, notifier=notifier, gate=gate, clock=clock, **dict(job_options or {}),
     )
     webhook = None
     if settings.webhooks_enabled and settings.webhook_secret:
         webhook = WebhookReceiver(settings.webhook_secret, jobs.on_webhook, jobs.spawn)
     return Services(
         settings=settings, db=resources.db, workflows=resources.workflows, runninghub=runninghub,
-        ledger=ledger, journal=journal, jobs=jobs, webhook=webhook,
+        ledger=ledger, journal=journal, guild_settings=guild_settings, modlog=modlog, gate=gate, jobs=jobs,
+        webhook=webhook,
     )

@@ -19,7 +19,9 @@ from bot.ui.tree import RHTree
 log = logging.getLogger(__name__)
 
 # Loaded in this order; an explicit list keeps start-up predictable.
-DEFAULT_EXTENSIONS: tuple[str, ...] = ("cogs.workflows", "cogs.jobs", "cogs.results", "cogs.coins", "cogs.admin")
+DEFAULT_EXTENSIONS: tuple[str, ...] = (
+    "cogs.workflows", "cogs.jobs", "cogs.results", "cogs.coins", "cogs.admin", "cogs.governance"
+)
 
 # meta key holding the hash of the last global command set sent to Discord.
 COMMANDS_HASH_KEY = "global_commands_hash"

@@ -26,7 +26,7 @@ class Admin(commands.Cog):
     async def health(self, interaction: discord.Interaction[RHBot]) -> None:
         # Deferred first: asking RunningHub for the account status can take a few seconds.
         await interaction.response.defer(ephemeral=True, thinking=True)
-        report = await self.service.health()
+        report = await self.service.health(interaction.guild_id)
         await reply(interaction, health_report(report, locale_of(interaction), now=time.time()))
 
 

@@ -22,6 +22,7 @@ from bot.db.ledger import MAX_AMOUNT, MAX_REASON, PERIODS, Ledger
 from bot.errors import UserError
 from bot.texts import t
 from bot.texts.coins import PAGE_SIZE, balance_text, change_text, clamp_page, history_page, policy_text
+from bot.texts.governance import role_policy_text
 from bot.ui.checks import interaction_is_moderator, moderator_only
 from bot.ui.i18n import cmd_text, locale_of
 from bot.ui.reply import refusals, reply
@@ -42,6 +43,13 @@ Interaction = discord.Interaction[RHBot]
 def _guild_id(interaction: Interaction) -> int:
     assert interaction.guild_id is not None  # every command here is guild_only
     return interaction.guild_id
+
+
+def role_ids(member: discord.Member | discord.User) -> frozenset[int]:
+    """The member's roles (without @everyone), for role allowances; none for someone who left."""
+    if not isinstance(member, discord.Member):
+        return frozenset()
+    return frozenset(r.id for r in member.roles if r.id != member.guild.id)
 
 
 def _refuse_bot(member: discord.Member | discord.User) -> None:
@@ -151,8 +159,9 @@ class Coins(commands.Cog):
         _refuse_bot(target)
         await _thinking(interaction)
         guild_id = _guild_id(interaction)
-        found = await self.ledger.balance(guild_id, target.id)
-        policy = await self.ledger.policy(guild_id)
+        roles = role_ids(target)
+        found = await self.ledger.balance(guild_id, target.id, role_ids=roles)
+        policy = await self.ledger.policy_for(guild_id, roles)
         text = balance_text(found, policy, locale_of(interaction), member_id=target.id if other else None)
         await reply(interaction, text)
 
@@ -169,7 +178,9 @@ class Coins(commands.Cog):
         await _thinking(interaction)
         ledger = self.ledger
         change = {"grant": ledger.grant, "take": ledger.take, "set": ledger.set}[kind]
-        balance = await change(_guild_id(interaction), member.id, amount, interaction.user.id, reason)
+        balance = await change(
+            _guild_id(interaction), member.id, amount, interaction.user.id, reason, role_ids=role_ids(member)
+        )
         await reply(interaction, change_text(kind, member.id, amount, balance, locale_of(interaction)))
 
     @quota.command(name="grant", description=cmd_text("cmd.quota.grant"))
@@ -235,12 +246,24 @@ class Coins(commands.Cog):
 
     @quota.command(name="policy", description=cmd_text("cmd.quota.policy"))
     @moderator_only()
-    @app_commands.describe(allowance=cmd_text("cmd.quota.allowance"), period=cmd_text("cmd.quota.period"))
+    @app_commands.describe(
+        allowance=cmd_text("cmd.quota.allowance"), period=cmd_text("cmd.quota.period"), role=cmd_text("cmd.quota.role")
+    )
     @app_commands.choices(period=PERIOD_CHOICES)
-    async def policy(self, interaction: Interaction, allowance: NewAmount, period: str) -> None:
+    async def policy(
+        self, interaction: Interaction, allowance: NewAmount, period: str, role: discord.Role | None = None
+    ) -> None:
         await _thinking(interaction)
-        policy = await self.ledger.set_policy(_guild_id(interaction), allowance, period, interaction.user.id)
-        await reply(interaction, policy_text(policy, locale_of(interaction)))
+        guild_id = _guild_id(interaction)
+        if role is not None and role.id == guild_id:
+            role = None  # @everyone's allowance is the server's
+        policy = await self.ledger.set_policy(
+            guild_id, allowance, period, interaction.user.id, role_id=role.id if role is not None else None
+        )
+        if role is None:
+            await reply(interaction, policy_text(policy, locale_of(interaction)))
+        else:
+            await reply(interaction, role_policy_text(role.id, policy, locale_of(interaction)))
 
 
 async def setup(bot: RHBot) -> None:

@@ -27,7 +27,7 @@ from bot.ui.autocomplete import workflow_autocomplete
 from bot.ui.checks import interaction_is_moderator
 from bot.ui.i18n import cmd_text, locale_of
 from bot.ui.reply import refusals, reply
-from bot.ui.starter import starter_of
+from bot.ui.requester import requester_of
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +56,7 @@ class RerunButton(discord.ui.DynamicItem[discord.ui.Button], template=job_button
             _refuse_bots(interaction)
             service = interaction.client.services.jobs
             locale = locale_of(interaction)
-            job = await service.rerun(self.job_id, starter_of(interaction))
+            job = await service.rerun(self.job_id, requester_of(interaction))
             await reply(interaction, queued_reply(job, await service.queue_position(job), locale))
 
 
@@ -153,7 +153,7 @@ class Jobs(commands.Cog):
         given = dict(zip(MEDIA_OPTIONS, (image, image2, image3, audio, video), strict=True))
         attachments = {option: a for option, a in given.items() if a is not None}
         service = self.service
-        starter = starter_of(interaction)
+        starter = requester_of(interaction)
         # Every gate before any file is downloaded or coin held (the same call for every way in).
         await service.check_start(starter, chosen, prompt=prompt, params=params)
         for option, attachment in attachments.items():  # refuse a huge file before downloading it

@@ -27,6 +27,7 @@ from bot.texts.results import details_card
 from bot.ui import job_buttons
 from bot.ui.i18n import locale_of
 from bot.ui.reply import refusals, reply
+from bot.ui.requester import requester_of
 from bot.ui.results import (
     EDIT_FORM_PATTERN,
     IMAGE_FORM_PATTERN,
@@ -43,7 +44,6 @@ from bot.ui.results import (
     modal_values,
     pick_options,
 )
-from bot.ui.starter import starter_of
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +68,7 @@ class EditButton(discord.ui.DynamicItem[discord.ui.Button], template=job_buttons
         async with refusals(interaction):
             _refuse_bots(interaction)
             service = interaction.client.services.jobs
-            starter = starter_of(interaction)
+            starter = requester_of(interaction)
             job, prompt, params = await service.edit_form(self.job_id, starter.guild_id)
             workflow = service.registry.get(job.alias)
             if not editable(workflow):
@@ -124,7 +124,7 @@ class PickSelect(discord.ui.DynamicItem[discord.ui.Select], template=PICK_TEMPLA
             if not values:
                 return
             service = interaction.client.services.jobs
-            starter = starter_of(interaction)
+            starter = requester_of(interaction)
             workflow = service.registry.get(str(values[0]))
             await service.check_start(starter, workflow)
             if editable(workflow):
@@ -170,7 +170,7 @@ async def _start_from_images(interaction: Interaction, alias: str, message_id: i
     """The message's images fill image, image2, image3 in order, checked and started like /generate."""
     _check_can_post(interaction)
     service = interaction.client.services.jobs
-    starter = starter_of(interaction)
+    starter = requester_of(interaction)
     workflow = service.registry.get(alias)
     await service.check_start(starter, workflow, prompt=prompt, params=params)
     # Fetched again now: Discord's attachment links expire, and the message may have changed.
@@ -218,7 +218,7 @@ class Results(commands.Cog):
         images = [a for a in message.attachments if is_image(a)]
         if not images:
             raise UserError("results.menu.no_images")
-        starter = starter_of(interaction)
+        starter = requester_of(interaction)
         await self.service.check_start(starter, None)
         choices = [w for w in self.service.runnable(starter) if image_options(w)]
         if not choices:
@@ -244,7 +244,7 @@ class Results(commands.Cog):
             _refuse_bots(interaction)
             if edit is not None:
                 _check_can_post(interaction)
-                job = await self.service.edit(int(edit["job"]), starter_of(interaction), prompt=prompt, params=params)
+                job = await self.service.edit(int(edit["job"]), requester_of(interaction), prompt=prompt, params=params)
                 await _answer_queued(interaction, self.service, job)
             elif image is not None:
                 await _start_from_images(interaction, image["alias"], int(image["message"]), prompt=prompt,

@@ -16,6 +16,7 @@ from bot.texts import t
 from bot.texts.workflows import workflow_pages
 from bot.ui.i18n import cmd_text, locale_of
 from bot.ui.reply import reply
+from bot.ui.requester import requester_of
 from bot.workflows import Workflow
 
 COLOUR = discord.Colour.blurple()
@@ -35,13 +36,14 @@ def workflow_embeds(workflows: Sequence[Workflow], locale: str) -> list[discord.
 
 class Workflows(commands.Cog):
     def __init__(self, bot: RHBot) -> None:
-        self.registry = bot.services.workflows
+        self.jobs = bot.services.jobs
 
     @app_commands.command(name="workflows", description=cmd_text("cmd.workflows"))
     @app_commands.guild_only()
     async def workflows(self, interaction: discord.Interaction[RHBot]) -> None:
         locale = locale_of(interaction)
-        available = self.registry.all()
+        # Only what this member may run in this channel: the gate's own alias rules.
+        available = self.jobs.runnable(requester_of(interaction))
         if not available:
             await reply(interaction, t("workflows.empty", locale))
             return

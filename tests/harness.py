@@ -41,6 +41,8 @@ UNUSED_RUNNINGHUB = "http://127.0.0.1:9"
 S = AppCommandOptionType.string.value
 I = AppCommandOptionType.integer.value  # noqa: E741
 U = AppCommandOptionType.user.value
+C = AppCommandOptionType.channel.value
+R = AppCommandOptionType.role.value
 A = AppCommandOptionType.attachment.value
 
 # command (qualified name) -> option name -> (option type, required); order as in the contract.
@@ -64,15 +66,26 @@ CONTRACT: dict[str, dict[str, tuple[int, bool]]] = {
     "quota take": {"member": (U, True), "amount": (I, True), "reason": (S, False)},
     "quota set": {"member": (U, True), "amount": (I, True), "reason": (S, False)},
     "quota history": {"member": (U, True)},
-    "quota policy": {"allowance": (I, True), "period": (S, True)},
+    "quota policy": {"allowance": (I, True), "period": (S, True), "role": (R, False)},
     "health": {},
+    "settings show": {},
+    "settings channels": {"action": (S, True), "channel": (C, False)},
+    "settings modlog": {"channel": (C, False)},
+    "settings cooldown": {"seconds": (I, True)},
+    "settings language": {"value": (S, True)},
+    "blocklist add": {"text": (S, True)},
+    "blocklist remove": {"text": (S, True)},
+    "blocklist list": {},
+    "block": {"member": (U, True), "reason": (S, False)},
+    "unblock": {"member": (U, True)},
 }
 # Message context menus (command type 3): English name -> its zh-CN name in the Apps menu.
 MESSAGE_COMMANDS: dict[str, dict[str, str]] = {
     "Generate from image": {"zh-CN": "用图片生成"},
 }
 MESSAGE_COMMAND = 3
-MODERATOR_COMMANDS = ("quota", "health")  # top-level commands with default_member_permissions
+# top-level commands with default_member_permissions
+MODERATOR_COMMANDS = ("quota", "health", "settings", "blocklist", "block", "unblock")
 MANAGE_GUILD = 1 << 5
 PERIODS = ("none", "daily", "weekly", "monthly")
 

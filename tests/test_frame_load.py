@@ -22,7 +22,9 @@ from bot.ui.tree import refusal_for
 from bot.workflows import WorkflowRegistry, load_workflows, parse_workflows
 from cogs.workflows import workflow_embeds
 from tests.harness import (
+    CONTRACT,
     MANAGE_GUILD,
+    MESSAGE_COMMANDS,
     MODERATOR_COMMANDS,
     PERIODS,
     SHIPPED_ALIASES,
@@ -69,17 +71,7 @@ async def test_every_extension_loads_and_the_tree_matches_the_contract(
     payloads = await bot.command_payloads()
     assert contract_mismatches(payloads) == []
     # Nothing beyond the contract sneaks in.
-    assert {p["name"] for p in payloads} == {
-        "generate",
-        "workflows",
-        "balance",
-        "jobs",
-        "cancel",
-        "resend",
-        "quota",
-        "health",
-        "Generate from image",
-    }
+    assert {p["name"] for p in payloads} == {name.split()[0] for name in CONTRACT} | set(MESSAGE_COMMANDS)
 
 
 async def test_commands_are_guild_only_and_moderator_commands_hidden_by_default(
@@ -102,6 +94,10 @@ async def test_moderator_commands_also_check_on_every_call(loaded: tuple[RHBot, 
     assert isinstance(quota, app_commands.Group)
     gated = [*quota.commands, bot.tree.get_command("health")]
     assert len(gated) == 6
+    for name in ("settings", "blocklist", "block", "unblock"):
+        found = bot.tree.get_command(name)
+        gated.extend(found.commands if isinstance(found, app_commands.Group) else [found])
+    assert len(gated) == 6 + 5 + 3 + 2
     for command in gated:
         assert isinstance(command, app_commands.Command)
         assert command.checks, f"/{command.qualified_name} has no moderator check"

@@ -266,13 +266,18 @@ class Journal:
             return True
 
     async def end(
-        self, job_id: int, from_states: Sequence[JobState], to: JobState, reason: Msg | None
+        self, job_id: int, from_states: Sequence[JobState], to: JobState, reason: Msg | None, *, told: bool = False
     ) -> bool:
-        """-> failed / cancelled / timed_out and release the hold, atomically."""
+        """-> failed / cancelled / timed_out and release the hold, atomically.
+
+        `told`: the member hears of it from the caller (an ephemeral answer), so it is marked
+        notified in the same step; a sweep between two steps would post a notice as well.
+        """
         assert to in ENDED_BADLY
+        now = self.clock()
         async with self.db.transaction() as conn:
-            if not await self._cas(conn, job_id, from_states, to, finished_at=self.clock(),
-                                   error=reason.to_json() if reason else None):
+            if not await self._cas(conn, job_id, from_states, to, finished_at=now,
+                                   error=reason.to_json() if reason else None, notified_at=now if told else None):
                 return False
             await self.ledger.release_in(conn, job_id, to)
             return True

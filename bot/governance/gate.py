@@ -31,11 +31,11 @@ class Requester:
     guild_id: int
     channel_id: int
     member_id: int
-    parent_channel_id: int | None = None  # the channel a thread is in
-    channel_nsfw: bool = False  # age-restricted; a thread carries its parent's flag
+    locale: str | None = None  # the member's (their replies; public messages follow /settings language)
     role_ids: frozenset[int] = frozenset()
     is_moderator: bool = False
-    locale: str | None = None
+    channel_nsfw: bool = False  # age-restricted; a thread carries its parent's flag
+    parent_channel_id: int | None = None  # the channel a thread is in
 
     def in_any(self, channel_ids: Collection[int]) -> bool:
         """In one of these channels, or in a thread of one of them."""

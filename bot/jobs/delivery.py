@@ -15,7 +15,7 @@ import io
 import logging
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -61,8 +61,10 @@ class Delivery:
         *,
         clock: Callable[[], float] = time.time,
         retry_base: float = 5.0,
+        on_given_up: Callable[[Job, int], Awaitable[None]] | None = None,
     ) -> None:
         self.journal = journal
+        self.on_given_up = on_given_up  # told (job, attempts) when a delivery is left for /resend
         self.notifier = notifier
         self.session = session
         self.clock = clock
@@ -105,6 +107,8 @@ class Delivery:
             if not exc.transient or attempts >= GIVE_UP_AFTER:
                 log.error("job %s: delivery failed for good after %d attempts: %s", job.id, attempts, exc)
                 await self.journal.delivery_failed(job.id, 10 * 365 * 86400)
+                if self.on_given_up is not None:
+                    await self.on_given_up(job, attempts)
             else:
                 delay = min(300.0, self.retry_base * 2 ** (attempts - 1))
                 log.warning("job %s: delivery failed (%s); retrying in %.0f s", job.id, exc, delay)

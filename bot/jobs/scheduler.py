@@ -31,6 +31,7 @@ from bot.workflows import WorkflowRegistry
 log = logging.getLogger(__name__)
 
 BACKOFF_CAP = 120.0
+OUT_OF_COINS = (416, 812)  # the account's coins, or the enterprise wallet, are empty
 
 
 class Scheduler:
@@ -45,6 +46,7 @@ class Scheduler:
         on_ended: Callable[[int], Awaitable[None]],
         on_unknown: Callable[[int], Awaitable[None]],
         on_submitted: Callable[[int], None],
+        on_out_of_coins: Callable[[Job], Awaitable[None]] | None = None,
         clock: Callable[[], float] = time.time,
         backoff_base: float = 2.0,
         idle_interval: float = 5.0,
@@ -57,6 +59,7 @@ class Scheduler:
         self.on_ended = on_ended
         self.on_unknown = on_unknown
         self.on_submitted = on_submitted
+        self.on_out_of_coins = on_out_of_coins
         self.clock = clock
         self.backoff_base = backoff_base
         self.idle_interval = idle_interval
@@ -168,6 +171,8 @@ class Scheduler:
         except RunningHubError as exc:
             log.warning("job %s: RunningHub refused it: %s", job.id, exc)
             await self.journal.end(job.id, (JobState.SUBMITTING,), JobState.FAILED, reason_for_error(exc))
+            if exc.code in OUT_OF_COINS and self.on_out_of_coins is not None:
+                await self.on_out_of_coins(job)
             await self.on_ended(job.id)
             return "failed"
         except Exception as exc:

@@ -11,8 +11,8 @@ import logging
 import random
 import tempfile
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Collection, Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +22,9 @@ from bot.config import Settings
 from bot.db.journal import Job, Journal
 from bot.db.ledger import Ledger
 from bot.errors import UserError
+from bot.governance.gate import Requester
+from bot.governance.modlog import ModLog
+from bot.governance.service import Gate
 from bot.jobs.delivery import Delivery
 from bot.jobs.inputs import JobInputs, params_text, rerun_params, seed_still_drawn
 from bot.jobs.notifier import DeliveryError, Notifier
@@ -34,6 +37,7 @@ from bot.runninghub.client import RunningHubClient
 from bot.runninghub.errors import RunningHubError, TaskNotFound
 from bot.runninghub.types import AccountStatus
 from bot.texts import Msg
+from bot.texts.format import mention
 from bot.texts.jobs import Health, delivering_status, end_notice, final_status, pending_status
 from bot.workflows import Workflow, WorkflowRegistry
 
@@ -44,19 +48,7 @@ DEFAULT_MAX_UNFINISHED = 3
 # memory until RunningHub has it, and fifty 5 MB transfers in one go stall the event loop.
 INTAKE_TRANSFERS = 4
 HEALTH_ACCOUNT_TIMEOUT = 10.0  # seconds /health waits for RunningHub's account status
-
-
-@dataclass(frozen=True)
-class Starter:
-    """Who starts a job and where: what the gates need to know, read from the interaction by the cog."""
-
-    guild_id: int
-    channel_id: int
-    member_id: int
-    locale: str | None
-    role_ids: frozenset[int] = frozenset()
-    is_moderator: bool = False
-    nsfw_channel: bool = False  # an age-restricted channel (a thread: its parent's flag)
+OUT_OF_COINS_NOTICE_EVERY = 600.0  # seconds between two "out of coins" notices to one guild
 
 
 class JobService:
@@ -70,6 +62,7 @@ class JobService:
         client: RunningHubClient,
         session: aiohttp.ClientSession,
         notifier: Notifier,
+        gate: Gate | None = None,
         clock: Callable[[], float] = time.time,
         max_unfinished: int = DEFAULT_MAX_UNFINISHED,
         status_interval: float = 10.0,
@@ -82,18 +75,26 @@ class JobService:
         self.registry = registry
         self.client = client
         self.notifier = notifier
+        # The gate every way of starting a job passes (bot/governance); its modlog hears of
+        # unconfirmed starts, given-up deliveries and an empty RunningHub account.
+        self.gate = gate
+        self.modlog: ModLog | None = gate.modlog if gate is not None else None
+        self._out_of_coins_told: dict[int, float] = {}
         self.clock = clock
         self.max_unfinished = max_unfinished
         self.rng = rng or random.Random()  # draws the seeds members leave unset
         self.transfers = asyncio.Semaphore(INTAKE_TRANSFERS)
-        self.delivery = Delivery(journal, notifier, session, clock=clock, retry_base=delivery_retry_base)
+        self.delivery = Delivery(
+            journal, notifier, session, clock=clock, retry_base=delivery_retry_base, on_given_up=self._given_up
+        )
         self.scheduler = Scheduler(
             journal, client, registry,
             concurrency=settings.runninghub_concurrency,
             webhook_url=self.webhook_url_for,
             on_ended=self._ended,
-            on_unknown=self._ended,
+            on_unknown=self._unknown,
             on_submitted=lambda _job_id: self.poller.wake(),
+            on_out_of_coins=self._refused_for_coins,
             clock=clock,
             idle_interval=settings.poll_interval,
         )
@@ -153,6 +154,7 @@ class JobService:
         for job in await self.journal.in_states((JobState.SUBMITTING,)):
             # The process died while a create was in flight: it may or may not exist. Never resubmit.
             if await self.journal.outcome_unknown(job.id, Msg("job.reason.start_unconfirmed")):
+                await self._tell_modlog_unknown(job.id)
                 await self._notify_end(job.id)
         # queued/running jobs are picked up by the poller; succeeded ones by housekeeping.
 
@@ -167,52 +169,83 @@ class JobService:
 
     # ---- intake ------------------------------------------------------------------------------
 
-    async def check_start(self, starter: Starter, workflow: Workflow | None, *, prompt: str | None = None,
-                          params: str | None = None) -> None:
+    async def check_start(
+        self,
+        starter: Requester,
+        workflow: Workflow | None,
+        *,
+        prompt: str | None = None,
+        params: str | Mapping[str, Any] | None = None,
+    ) -> None:
         """Every gate a new job passes before a coin is held or a file downloaded, for each way of
         starting one (/generate, re-run, edit, Generate from image). Raises UserError.
 
-        Without a workflow, only the gates about the member and the channel run (a menu that is
-        about to offer aliases).
+        The governance gate first, in design §9's order (bot/governance/gate.py), then the cap on
+        a member's unfinished jobs. Without a workflow, only the gates about the member and the
+        channel run (a menu that is about to offer aliases).
         """
+        if self.gate is not None:
+            await self.gate.check(starter, workflow, prompt=prompt, params=params)
         await self._check_cap(starter.guild_id, starter.member_id)
 
-    def runnable(self, starter: Starter) -> list[Workflow]:
-        """The aliases this member may run in this channel, by name."""
-        return self.registry.all()
+    def runnable(self, starter: Requester) -> list[Workflow]:
+        """The aliases this member may run in this channel (the gate's alias rules), by name."""
+        return Gate.visible(starter, self.registry.all())
+
+    async def public_locale(self, guild_id: int, requester_locale: str | None) -> str | None:
+        """The language of a job's public messages: /settings language, or `auto`: the requester's."""
+        if self.gate is None:
+            return requester_locale
+        return await self.gate.store.public_locale(guild_id, requester_locale)
+
+    async def _cooldown(self, guild_id: int) -> int:
+        return (await self.gate.store.get(guild_id)).cooldown_seconds if self.gate is not None else 0
 
     async def job_in_guild(self, job_id: int, guild_id: int) -> Job:
         """A job of this server (for its details card); UserError when there is none."""
         return await self._job_in_guild(job_id, guild_id)
 
     async def intake(
-        self, request: JobRequest, *, guild_id: int, channel_id: int, member_id: int, locale: str | None
+        self,
+        request: JobRequest,
+        *,
+        guild_id: int,
+        channel_id: int,
+        member_id: int,
+        locale: str | None,
+        role_ids: Collection[int] = (),
     ) -> Job:
-        """Hold the cost, upload the inputs, journal the job and post its status message."""
+        """Hold the cost, upload the inputs, journal the job and post its status message.
+
+        `locale` is the requester's (public messages follow /settings language); `role_ids` their
+        roles, for a role allowance due at this hold.
+        """
         await self._check_cap(guild_id, member_id)
         request = with_drawn_seed(request, self.rng)
         workflow = request.workflow
         job = await self.journal.create(
             guild_id=guild_id, channel_id=channel_id, member_id=member_id, alias=workflow.alias,
-            cost=workflow.cost, locale=locale, source_job_id=request.source_job_id,
+            cost=workflow.cost, locale=await self.public_locale(guild_id, locale), source_job_id=request.source_job_id,
+            role_ids=role_ids, cooldown=await self._cooldown(guild_id),
         )
         try:
             uploaded = await upload_inputs(self.client, request)
             record = job_record(request, uploaded)
         except BaseException as exc:
             reason = reason_for_error(exc)
-            await self.journal.end(job.id, (JobState.PREPARING,), JobState.FAILED, reason)
-            await self.journal.set_notified(job.id)  # the member is told right here, ephemerally
+            # The member is told right here, ephemerally.
+            await self.journal.end(job.id, (JobState.PREPARING,), JobState.FAILED, reason, told=True)
             if isinstance(exc, RunningHubError):
                 raise UserError("job.error.upload_failed", reason=reason) from exc
             raise
         return await self._announce(job.id, record.to_json())
 
-    async def start_job(self, request: JobRequest, starter: Starter) -> Job:
+    async def start_job(self, request: JobRequest, starter: Requester) -> Job:
+        """`intake` for a request that passed `check_start`."""
         return await self.intake(request, guild_id=starter.guild_id, channel_id=starter.channel_id,
-                                 member_id=starter.member_id, locale=starter.locale)
+                                 member_id=starter.member_id, locale=starter.locale, role_ids=starter.role_ids)
 
-    async def rerun(self, job_id: int, starter: Starter) -> Job:
+    async def rerun(self, job_id: int, starter: Requester) -> Job:
         """A new job with the same inputs (the files already at RunningHub), held and charged like any
         other; a seed the bot drew is drawn again, one the member typed is kept."""
         source, inputs, workflow = await self._source(job_id, starter.guild_id)
@@ -227,7 +260,7 @@ class JobService:
         source, inputs, workflow = await self._source(job_id, guild_id)
         return source, inputs.prompt or "", params_text(workflow, inputs.params)
 
-    async def edit(self, job_id: int, starter: Starter, *, prompt: str | None, params: str | None) -> Job:
+    async def edit(self, job_id: int, starter: Requester, *, prompt: str | None, params: str | None) -> Job:
         """A new job with the same files and the member's edited prompt and params."""
         source, inputs, workflow = await self._source(job_id, starter.guild_id)
         await self.check_start(starter, workflow, prompt=prompt, params=params)
@@ -301,9 +334,9 @@ class JobService:
             raise _already_ended(job)
         # End it here first: once it is cancelled in the journal, a poll that sees the task stop
         # (RunningHub reports a cancelled task as failed) can no longer call it a failure.
-        if not await self.journal.end(job.id, UNFINISHED, JobState.CANCELLED, None):
+        # The canceller is answered directly.
+        if not await self.journal.end(job.id, UNFINISHED, JobState.CANCELLED, None, told=True):
             raise _already_ended(await self.journal.get(job.id) or job)
-        await self.journal.set_notified(job.id)  # the canceller is answered directly
         # A job still `submitting` has no task id yet: the scheduler cancels the task it gets back.
         current = await self.journal.get(job.id)
         task_id = current.task_id if current is not None else job.task_id
@@ -340,7 +373,8 @@ class JobService:
     async def recent(self, guild_id: int, member_id: int, limit: int = 10) -> list[Job]:
         return await self.journal.recent_for_member(guild_id, member_id, limit)
 
-    async def health(self) -> Health:
+    async def health(self, guild_id: int | None = None) -> Health:
+        """Account, queue and jobs; asked from a guild whose RunningHub account is empty, its modlog hears."""
         account: AccountStatus | None = None
         error: Msg | None = None
         try:
@@ -349,6 +383,8 @@ class JobService:
             account = await asyncio.wait_for(self.client.account_status(), HEALTH_ACCOUNT_TIMEOUT)
         except (RunningHubError, TimeoutError) as exc:
             error = reason_for_error(exc)
+        if account is not None and account.remain_coins == 0 and guild_id is not None:
+            await self._out_of_coins(guild_id)
         counts = await self.journal.counts_by_state()
         return Health(
             account=account,
@@ -390,6 +426,38 @@ class JobService:
     async def _ended(self, job_id: int) -> None:
         self.scheduler.wake()
         await self._notify_end(job_id)
+
+    # ---- moderator notices (the modlog) --------------------------------------------------------
+
+    async def _unknown(self, job_id: int) -> None:
+        await self._tell_modlog_unknown(job_id)
+        await self._ended(job_id)
+
+    async def _tell_modlog_unknown(self, job_id: int) -> None:
+        job = await self.journal.get(job_id)
+        if job is not None and self.modlog is not None:
+            await self.modlog.notice(
+                job.guild_id, "gov.modlog.unknown", job=job.label, alias=job.alias, member=mention(job.member_id),
+                coins=job.cost,
+            )
+
+    async def _given_up(self, job: Job, attempts: int) -> None:
+        if self.modlog is not None:
+            await self.modlog.notice(
+                job.guild_id, "gov.modlog.delivery_given_up", job=job.label, alias=job.alias,
+                member=mention(job.member_id), attempts=attempts, number=job.id,
+            )
+
+    async def _refused_for_coins(self, job: Job) -> None:
+        await self._out_of_coins(job.guild_id)
+
+    async def _out_of_coins(self, guild_id: int) -> None:
+        """RunningHub has no coins left (416/812, remainCoins 0): tell the guild's moderators, not too often."""
+        now = self.clock()
+        if self.modlog is None or now - self._out_of_coins_told.get(guild_id, -1e18) < OUT_OF_COINS_NOTICE_EVERY:
+            return
+        self._out_of_coins_told[guild_id] = now
+        await self.modlog.notice(guild_id, "gov.modlog.out_of_coins")
 
     async def _edit_status(self, job: Job, text: str) -> None:
         try:

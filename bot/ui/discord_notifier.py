@@ -34,6 +34,24 @@ class DiscordNotifier:
         self.bot = bot
         self.workflows = workflows  # the buttons under a result depend on its alias as it is now
 
+    def guild_locale(self, guild_id: int) -> str | None:
+        guild = self.bot.get_guild(guild_id)
+        return str(guild.preferred_locale) if guild is not None else None
+
+    async def post_modlog(self, guild_id: int, channel_id: int, text: str) -> None:
+        """A moderator notice (bot/governance/modlog.py): it quotes members' text, so it pings nobody."""
+        channel = self.bot.get_channel(channel_id)
+        try:
+            if channel is None:
+                channel = await self.bot.fetch_channel(channel_id)
+            if not isinstance(channel, discord.abc.Messageable) or getattr(channel, "guild", None) is None:
+                raise DeliveryError(f"channel {channel_id} cannot hold messages", transient=False)
+            if channel.guild.id != guild_id:  # type: ignore[union-attr]
+                raise DeliveryError(f"channel {channel_id} is not in guild {guild_id}", transient=False)
+            await channel.send(text, allowed_mentions=discord.AllowedMentions.none())
+        except (TimeoutError, discord.HTTPException, aiohttp.ClientError, OSError) as exc:
+            raise _delivery_error(exc) from exc
+
     def upload_limit(self, guild_id: int) -> int:
         guild = self.bot.get_guild(guild_id)
         return guild.filesize_limit if guild is not None else DEFAULT_UPLOAD_LIMIT

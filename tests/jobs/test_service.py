@@ -8,8 +8,8 @@ import pytest
 from PIL import Image
 
 from bot.errors import UserError
+from bot.governance.gate import Requester
 from bot.jobs.inputs import JobInputs
-from bot.jobs.service import Starter
 from bot.jobs.states import JobState
 from bot.jobs.webhook import WebhookReceiver
 from tests.jobs.conftest import CHANNEL, GUILD, World, png_bytes
@@ -243,7 +243,7 @@ async def test_rerun_is_a_new_job_with_the_same_inputs_and_a_new_drawn_seed(worl
     await world.service.start()
     first = await world.generate("z-image", member=13, prompt="a red fox", params="steps=30")
     await eventually(lambda: world.state_is(first.id, JobState.DELIVERED))
-    again = await world.service.rerun(first.id, Starter(GUILD, CHANNEL, 13, None))
+    again = await world.service.rerun(first.id, Requester(GUILD, CHANNEL, 13, None))
     await eventually(lambda: world.state_is(again.id, JobState.DELIVERED))
     assert again.id != first.id and again.source_job_id == first.id
     before, after = (nodes_of(c) for c in world.sim.creates())
@@ -261,14 +261,14 @@ async def test_rerun_is_a_new_job_with_the_same_inputs_and_a_new_drawn_seed(worl
 async def test_a_typed_seed_is_kept_by_a_rerun_and_the_files_are_not_uploaded_again(world: World) -> None:
     await world.service.start()
     first = await world.generate("z-image", member=16, prompt="a fox", params="seed=1234")
-    again = await world.service.rerun(first.id, Starter(GUILD, CHANNEL, 16, None))
+    again = await world.service.rerun(first.id, Requester(GUILD, CHANNEL, 16, None))
     await eventually(lambda: world.state_is(again.id, JobState.DELIVERED))
     assert [nodes_of(c)[("3", "seed")] for c in world.sim.creates()] == [1234, 1234]
 
     style = await world.generate("style-transfer", member=16, prompt=None,
                                  images=[png_bytes((255, 0, 0)), png_bytes((0, 0, 255))])
     uploads = dict(world.sim.uploads)
-    restyled = await world.service.rerun(style.id, Starter(GUILD, CHANNEL, 16, None))
+    restyled = await world.service.rerun(style.id, Requester(GUILD, CHANNEL, 16, None))
     await eventually(lambda: world.state_is(restyled.id, JobState.DELIVERED))
     assert world.sim.uploads == uploads
     assert nodes_of(world.sim.creates()[-1]) == nodes_of(world.sim.creates()[-2])
@@ -284,7 +284,7 @@ async def test_edit_starts_from_the_shown_prompt_and_seed_and_charges_once(world
     seed = JobInputs.from_json(source.inputs).seed
     assert (prompt, params) == ("a cat", f"seed={seed} steps=30")
 
-    edited = await world.service.edit(first.id, Starter(GUILD, CHANNEL, 17, None), prompt="a dog", params=params)
+    edited = await world.service.edit(first.id, Requester(GUILD, CHANNEL, 17, None), prompt="a dog", params=params)
     await eventually(lambda: world.state_is(edited.id, JobState.DELIVERED))
     created = nodes_of(world.sim.creates()[-1])
     assert created[("6", "text")] == "a dog" and created[("3", "seed")] == seed and created[("3", "steps")] == 30
@@ -293,7 +293,7 @@ async def test_edit_starts_from_the_shown_prompt_and_seed_and_charges_once(world
     rows = await world.db.fetchall("SELECT kind FROM ledger WHERE job_id = ? ORDER BY id", (edited.id,))
     assert [r[0] for r in rows] == ["hold", "charge"]
 
-    changed = await world.service.edit(first.id, Starter(GUILD, CHANNEL, 17, None), prompt="a dog", params="seed=5")
+    changed = await world.service.edit(first.id, Requester(GUILD, CHANNEL, 17, None), prompt="a dog", params="seed=5")
     await eventually(lambda: world.state_is(changed.id, JobState.DELIVERED))
     assert nodes_of(world.sim.creates()[-1])[("3", "seed")] == 5
     assert not JobInputs.from_json((await world.job(changed.id)).inputs).seed_drawn
@@ -306,11 +306,11 @@ async def test_an_edit_with_bad_params_is_refused_and_holds_nothing(world: World
     jobs_before = await world.db.fetchone("SELECT COUNT(*) FROM jobs")
     for bad in ("steps=999", "colour=red", "steps"):
         with pytest.raises(UserError):
-            await world.service.edit(first.id, Starter(GUILD, CHANNEL, 18, None), prompt="a dog", params=bad)
+            await world.service.edit(first.id, Requester(GUILD, CHANNEL, 18, None), prompt="a dog", params=bad)
     assert await world.db.fetchone("SELECT COUNT(*) FROM jobs") == jobs_before
     assert await balance(world, 18) == (90, 0)
     with pytest.raises(UserError) as refused:
-        await world.service.rerun(first.id, Starter(GUILD + 1, CHANNEL, 18, None))
+        await world.service.rerun(first.id, Requester(GUILD + 1, CHANNEL, 18, None))
     assert refused.value.key == "job.error.not_found"
 
 
@@ -320,7 +320,7 @@ async def test_reruns_pass_the_start_gate_before_anything_is_held(world: World) 
     await eventually(lambda: world.state_is(first.id, JobState.DELIVERED))
     world.service.max_unfinished = 0
     with pytest.raises(UserError) as refused:
-        await world.service.rerun(first.id, Starter(GUILD, CHANNEL, 19, None))
+        await world.service.rerun(first.id, Requester(GUILD, CHANNEL, 19, None))
     assert refused.value.key == "job.error.too_many"
     assert await balance(world, 19) == (90, 0)
     assert len(world.sim.creates()) == 1

@@ -542,3 +542,27 @@ async def test_a_delivery_given_up_is_told_to_the_modlog(world: World) -> None:
     assert notice.content == t("gov.modlog.delivery_given_up", "en", job=f"#{job}", alias="z-image",
                                member=w.alice.mention, attempts=1, number=job)
     assert notice.mentions == [] and notice.mention_everyone is False
+
+
+async def test_the_edit_modal_and_the_context_menu_pass_the_gate_too(world: World) -> None:
+    w = world
+    job_id = accepted(await w.generate(w.alice, prompt="a cat"))
+    result = await w.fake.wait_for_message(w.general, lambda m: f"rh:edit:{job_id}" in m.custom_ids)
+    await eventually(lambda: w.creates() == 1)
+    await w.run(w.mod, "blocklist add", {"text": "gore"})
+    # An edited prompt with a blocked word: refused on submit, nothing created or held.
+    click = await w.fake.click(w.alice, result, f"rh:edit:{job_id}")
+    assert await click.acked() == 9
+    submit = await w.fake.submit_modal(click, {"prompt": "a G.O.R.E scene"})
+    assert await submit.reply() == t("gov.refused.blocklist", "en")
+    # A blocked member's context menu is refused before any alias is offered.
+    posted = w.fake.post_message(w.bob, w.general, "restyle me", files=[("cat.png", png_bytes())])
+    await w.run(w.mod, "block", {"member": w.alice, "reason": "spam"})
+    menu = await w.fake.invoke_message_command(w.alice, posted, "Generate from image")
+    assert await menu.reply() == t("gov.refused.blocked_reason", "en", reason="spam")
+    # The channel list holds for the menu too; a member allowed there is offered only what they may run.
+    await w.run(w.mod, "unblock", {"member": w.alice})
+    await w.run(w.mod, "settings channels", {"action": "add", "channel": w.art})
+    menu = await w.fake.invoke_message_command(w.alice, posted, "Generate from image")
+    assert await menu.reply() == t("gov.refused.channel", "en", channels=w.art.mention)
+    assert w.creates() == 1 and await w.holds(w.alice) == 1

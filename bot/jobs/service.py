@@ -190,7 +190,7 @@ class JobService:
 
     def runnable(self, starter: Requester) -> list[Workflow]:
         """The aliases this member may run in this channel (the gate's alias rules), by name."""
-        return Gate.visible(starter, self.registry.all())
+        return Gate.visible(starter, self.registry.for_guild(starter.guild_id).all())
 
     async def public_locale(self, guild_id: int, requester_locale: str | None) -> str | None:
         """The language of a job's public messages: /settings language, or `auto`: the requester's."""

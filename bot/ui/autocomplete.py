@@ -14,13 +14,13 @@ from bot.governance.service import Gate
 from bot.texts.workflows import choice_name
 from bot.ui.i18n import locale_of
 from bot.ui.requester import requester_of
-from bot.workflows import WorkflowRegistry
+from bot.workflows import WorkflowRegistry, WorkflowView
 
 MAX_CHOICES = 25  # Discord's limit
 
 
 def workflow_choices(
-    registry: WorkflowRegistry, current: str, locale: str, requester: Requester | None = None
+    registry: WorkflowRegistry | WorkflowView, current: str, locale: str, requester: Requester | None = None
 ) -> list[app_commands.Choice[str]]:
     """Matching aliases; with `requester`, only those the gate lets them run where they are."""
     found = registry.search(current.strip(), limit=len(registry))
@@ -33,4 +33,5 @@ async def workflow_autocomplete(
     interaction: discord.Interaction[RHBot], current: str
 ) -> list[app_commands.Choice[str]]:
     requester = requester_of(interaction) if interaction.guild_id is not None else None
-    return workflow_choices(interaction.client.services.workflows, current, locale_of(interaction), requester)
+    aliases = interaction.client.services.workflows.for_guild(interaction.guild_id)
+    return workflow_choices(aliases, current, locale_of(interaction), requester)

@@ -6,7 +6,13 @@ import pytest
 
 from bot.governance.gate import Requester
 from bot.governance.service import Gate
-from bot.workflows import WorkflowConfigError, WorkflowRegistry, parse_workflows
+from bot.workflows import (
+    WorkflowConfigError,
+    WorkflowRegistry,
+    parse_workflow_table,
+    parse_workflows,
+    workflow_table,
+)
 
 PATRON, ART = 1234567890123456789, 2234567890123456789
 
@@ -73,3 +79,11 @@ def test_listing_shows_only_what_this_member_may_run_here() -> None:
         guild_id=1, channel_id=77, parent_channel_id=ART, member_id=9, is_moderator=True, channel_nsfw=True
     )
     assert [w.alias for w in Gate.visible(mod_in_nsfw_thread, everything)] == ["open", "patrons", "spicy"]
+
+
+def test_the_gates_survive_the_round_trip_through_a_stored_table() -> None:
+    patrons = registry().get("patrons")
+    again = parse_workflow_table("patrons", workflow_table(patrons), source="database")
+    assert (again.roles, again.channels, again.nsfw) == (patrons.roles, patrons.channels, patrons.nsfw)
+    spicy = registry().get("spicy")
+    assert parse_workflow_table("spicy", workflow_table(spicy), source="database").nsfw is True

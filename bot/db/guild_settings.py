@@ -115,6 +115,13 @@ class GuildSettingsStore:
         """
         return public_language(await self.get(guild_id), requester_locale)
 
+    async def modlog_guilds(self) -> list[int]:
+        """Every guild with a modlog channel set (for notices about the whole bot, not one guild)."""
+        rows = await self.db.fetchall(
+            "SELECT guild_id FROM guild_settings WHERE modlog_channel_id IS NOT NULL ORDER BY guild_id"
+        )
+        return [int(r[0]) for r in rows]
+
     async def blocked(self, guild_id: int, member_id: int) -> BlockedMember | None:
         row = await self.db.fetchone(
             "SELECT reason, blocked_at, blocked_by FROM blocked_members WHERE guild_id = ? AND member_id = ?",

@@ -1,8 +1,10 @@
 """Moderator notices: one line of the catalog posted to the guild's modlog channel, pinging nobody.
 
-Anything in bot/ may call `await modlog.notice(guild_id, "catalog.key", **params)`; nothing
-happens when the guild has no modlog channel, and a notice that cannot be posted is logged,
-never raised: a notice must not break the job or command that triggered it.
+Anything in bot/ may call `await modlog.notice(guild_id, "catalog.key", **params)`, or
+`notice_all` for news about the whole bot (a RunningHub key leaving the pool); nothing happens
+for a guild without a modlog channel, and a notice that cannot be posted is logged, never
+raised: a notice must not break the job or command that triggered it. Parameters may be `Msg`s
+(bot/texts): each guild reads them in its own language.
 """
 
 from __future__ import annotations
@@ -30,6 +32,18 @@ class ModLog:
         if settings.language != "auto":
             return settings.language
         return self.poster.guild_locale(guild_id) if self.poster is not None else None
+
+    async def notice_all(self, key: str, /, **params: object) -> int:
+        """Post catalog message `key` to every guild's modlog; how many were posted."""
+        try:
+            guilds = await self.store.modlog_guilds()
+        except Exception:
+            log.exception("moderator notice %s: the guilds with a modlog could not be read", key)
+            return 0
+        posted = 0
+        for guild_id in guilds:
+            posted += await self.notice(guild_id, key, **params)
+        return posted
 
     async def notice(self, guild_id: int, key: str, /, **params: object) -> bool:
         """Post catalog message `key` to the guild's modlog; True when it was posted."""

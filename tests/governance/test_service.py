@@ -94,3 +94,14 @@ async def test_block_and_unblock_are_announced(parts: Parts) -> None:
 def test_a_code_block_cannot_be_closed_from_inside() -> None:
     assert code_block("a````b") == "```\na`\u200b`\u200b`\u200b`\u200bb\n```"
     assert code_block("a````b").count("```") == 2
+
+
+async def test_a_notice_to_every_guild_reaches_each_modlog_in_its_language(parts: Parts) -> None:
+    store, poster, gate = parts
+    await store.set_modlog(G, LOG, MOD)
+    await store.set_modlog(G + 1, LOG + 1, MOD)
+    await store.set_language(G + 1, "zh-CN", MOD)
+    await store.set_cooldown(G + 2, 5, MOD)  # settings, but no modlog: nothing posted there
+    assert await gate.modlog.notice_all("gov.modlog.out_of_coins") == 2
+    assert [(g, c) for g, c, _ in poster.posts] == [(G, LOG), (G + 1, LOG + 1)]
+    assert "RunningHub coins" in poster.posts[0][2] and "RH币" in poster.posts[1][2]

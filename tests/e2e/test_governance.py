@@ -462,6 +462,8 @@ async def test_bad_inputs_get_one_sentence_and_change_nothing(world: World) -> N
         except ValueError:  # this fake Discord, like Discord, will not send it at all
             continue
         assert text == t("gov.bad.channel_type", "en", channel=w.voice.mention)
+    # A channel the bot can read but not post in cannot take the notices.
+    mute = w.guild.add_channel("read-only", bot_permissions=discord.Permissions(view_channel=True))
     cases = [
         ("settings channels", {"action": "add"}, t("gov.bad.channel_needed", "en", action="add a channel")),
         ("settings channels", {"action": "remove", "channel": w.art}, t("gov.channels.not_listed", "en",
@@ -474,6 +476,7 @@ async def test_bad_inputs_get_one_sentence_and_change_nothing(world: World) -> N
         ("settings language", {"value": "fr"}, t("gov.bad.language", "en", languages="auto, en, zh-CN")),
         ("block", {"member": w.mod}, t("gov.bad.block_self", "en")),
         ("unblock", {"member": w.bob}, t("gov.unblock.not_blocked", "en", member=w.bob.mention)),
+        ("settings modlog", {"channel": mute}, t("gov.bad.modlog_cannot_post", "en", channel=mute.mention)),
     ]
     for command, options, expected in cases:
         text = await w.run(w.mod, command, options)

@@ -51,7 +51,6 @@ from bot.workflows import (
     IMAGE_OPTIONS,
     Workflow,
     WorkflowConfigError,
-    WorkflowRegistry,
     load_workflows,
     parse_workflows,
     valid_alias,
@@ -411,7 +410,10 @@ def _describe_workflow(workflow: Workflow) -> str:
     return f"{workflow.alias}: {workflow.target}, {inputs}; {limits}{state}"
 
 
-async def _check_runninghub(settings: Settings, registry: WorkflowRegistry, console: Console) -> bool:
+async def _check_runninghub(
+    settings: Settings, workflows: Sequence[tuple[str, Workflow]], console: Console
+) -> bool:
+    """Each (label, alias) against its live workflow; the label is the alias, or 'guild G alias'."""
     ok = True
     where = "the in-process simulator" if settings.use_simulator else settings.runninghub_base_url
     async with _runninghub(settings, max_attempts=2, request_timeout=15) as (client, _session):
@@ -430,9 +432,9 @@ async def _check_runninghub(settings: Settings, registry: WorkflowRegistry, cons
             f"RunningHub ({where}): reachable; account {account.api_type or '?'}, coins {coins}{money}, "
             f"{account.current_task_counts} task(s) running"
         )
-        for workflow in registry.workflows.values():
+        for label, workflow in workflows:
             if not workflow.enabled:
-                console.print(f"  {workflow.alias}: disabled, not checked")
+                console.print(f"  {label}: disabled, not checked")
                 continue
             target_id = workflow.workflow_id or workflow.webapp_id or ""
             try:
@@ -443,28 +445,34 @@ async def _check_runninghub(settings: Settings, registry: WorkflowRegistry, cons
                 else:
                     problems = check_app_inputs(workflow, await client.app_nodes(target_id))
             except AccountError as exc:
-                console.print(f"  {workflow.alias}: {_runninghub_message(exc, settings)}")
+                console.print(f"  {label}: {_runninghub_message(exc, settings)}")
                 return False
             except RunningHubError as exc:
-                console.print(
-                    f"  {workflow.alias}: cannot fetch {workflow.target}: "
-                    + _runninghub_message(exc, settings)
-                )
+                console.print(f"  {label}: cannot fetch {workflow.target}: " + _runninghub_message(exc, settings))
                 ok = False
                 continue
             if problems:
                 ok = False
                 flag = " --app" if workflow.webapp_id else ""
                 for problem in problems:
-                    console.print(f"  {workflow.alias}: {problem}")
-                console.print(
-                    f"  {workflow.alias}: see `python -m bot inspect{flag} {target_id}` for the right ids"
-                )
+                    console.print(f"  {label}: {problem}")
+                console.print(f"  {label}: see `python -m bot inspect{flag} {target_id}` for the right ids")
             else:
-                console.print(
-                    f"  {workflow.alias}: ok ({len(workflow.inputs)} input(s) match {workflow.target})"
-                )
+                console.print(f"  {label}: ok ({len(workflow.inputs)} input(s) match {workflow.target})")
     return ok
+
+
+async def _server_aliases(path: Path) -> list[tuple[int, Workflow]]:
+    """The aliases servers added with /workflow add, from the database."""
+    from bot.db.database import Database
+    from bot.db.workflow_store import WorkflowStore
+
+    db = await Database.open(path)
+    try:
+        found = await WorkflowStore(db).server_aliases()
+    finally:
+        await db.close()
+    return [(guild_id, w) for guild_id, aliases in sorted(found.items()) for w in aliases.values()]
 
 
 async def _check_database(path: Path, console: Console) -> bool:
@@ -509,11 +517,22 @@ def cmd_check(args: argparse.Namespace, console: Console) -> int:
     console.print(f"workflows: {settings.workflows_path}: {len(registry)} alias(es)")
     for workflow in registry.workflows.values():
         console.print(f"  {_describe_workflow(workflow)}")
-    if not asyncio.run(_check_runninghub(settings, registry, console)):
-        ok = False
-    if settings.database_path.is_file():
+    to_check = [(w.alias, w) for w in registry.workflows.values()]
+    has_database = settings.database_path.is_file()
+    if has_database:
         ok = asyncio.run(_check_database(settings.database_path, console)) and ok
-    else:
+        server = asyncio.run(_server_aliases(settings.database_path))
+        console.print(f"server aliases (added with /workflow add): {len(server)}")
+        for guild_id, workflow in server:
+            label = f"guild {guild_id} {workflow.alias}"
+            console.print(f"  guild {guild_id}: {_describe_workflow(workflow)}")
+            if workflow.alias in registry.workflows:
+                console.print(f"  {label}: hidden by the workflows.toml alias of the same name; remove one")
+                ok = False
+            to_check.append((label, workflow))
+    if not asyncio.run(_check_runninghub(settings, to_check, console)):
+        ok = False
+    if not has_database:
         console.print(f"database: {settings.database_path} does not exist yet (created on first run)")
     console.print("all good" if ok else "problems found")
     return EXIT_OK if ok else EXIT_FAILED

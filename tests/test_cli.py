@@ -613,6 +613,42 @@ def test_check_names_the_wrong_alias_and_points_at_inspect(
     assert "does not exist yet" in out and out.rstrip().endswith("problems found")
 
 
+def test_check_validates_the_server_aliases_stored_in_the_database(
+    env: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from bot.db.database import Database
+    from bot.db.workflow_store import WorkflowStore
+    from bot.workflows import SERVER, Workflow, WorkflowInput
+
+    good = load_workflows(WORKFLOWS).get("z-image")
+    good = Workflow(**{**good.__dict__, "alias": "cats", "origin": SERVER})
+    broken = Workflow(
+        alias="dogs",
+        description="d",
+        cost=1,
+        workflow_id="2016195556967714818",
+        inputs=(WorkflowInput(name="prompt", kind="text", node_id="66", field="text", required=True),),
+        origin=SERVER,
+    )
+
+    async def make_db() -> None:
+        db = await Database.open(tmp_path / "bot.db")
+        store = WorkflowStore(db)
+        assert await store.add(111, good, actor_id=1) and await store.add(222, broken, actor_id=1)
+        await db.close()
+
+    asyncio.run(make_db())
+    env.setenv("RUNNINGHUB_BASE_URL", "simulator")
+    env.setenv("DISCORD_TOKEN", "token.for.the.check.test")
+    code = run_main(["check"])
+    out = capsys.readouterr().out
+    assert code == 1, out
+    assert "server aliases (added with /workflow add): 2" in out
+    assert "  guild 111 cats: ok (6 input(s) match workflow 2016195556967714818)" in out
+    assert "  guild 222 dogs: input 'prompt': node 66 is not in the workflow" in out
+    assert "  z-image: ok" in out and out.rstrip().endswith("problems found")
+
+
 async def test_check_with_a_wrong_key_and_with_runninghub_down(
     sim: Simulator, env: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], unused_tcp_port: int
 ) -> None:

@@ -1,10 +1,11 @@
 """The composition root: the one place where the bot's services are built and wired together.
 
 - `open_resources` opens what must be closed again: the HTTP session, the database, the alias
-  file, and RunningHub's address (starting the built-in simulator when asked for).
+  file (joined by each guild's own aliases from the database), and RunningHub's address
+  (starting the built-in simulator when asked for).
 - `build_services` wires everything else around them and a `Notifier`: the ledger, the journal,
-  the RunningHub client, governance (the guild settings, the modlog, the gate), the job service
-  and the webhook receiver.
+  the RunningHub client, governance (the guild settings, the modlog, the gate), the job service,
+  the webhook receiver and the workflow admin.
 
 `python -m bot run` (through `RHBot.setup_hook`), the tests and the benchmarks all build the bot
 with these two, so there is one object graph to read and to change.
@@ -26,12 +27,14 @@ from bot.db.database import Database
 from bot.db.guild_settings import GuildSettingsStore
 from bot.db.journal import Journal
 from bot.db.ledger import Ledger
+from bot.db.workflow_store import WorkflowStore
 from bot.governance.modlog import ModLog
 from bot.governance.service import Gate
 from bot.jobs.notifier import Notifier
 from bot.jobs.service import JobService
 from bot.jobs.webhook import WebhookReceiver
 from bot.runninghub.client import RunningHubClient
+from bot.workflow_admin import WorkflowAdmin
 from bot.workflows import WorkflowRegistry, load_workflows
 
 log = logging.getLogger(__name__)
@@ -57,6 +60,8 @@ async def open_resources(settings: Settings) -> AsyncIterator[Resources]:
     workflows = load_workflows(settings.workflows_path)
     db = await Database.open(settings.database_path)
     try:
+        # Each guild's own aliases (/workflow add) join the file's before anything reads them.
+        await WorkflowStore(db).load_into(workflows)
         async with aiohttp.ClientSession() as session, _runninghub_url(settings) as url:
             yield Resources(settings=settings, session=session, db=db, workflows=workflows, runninghub_url=url)
     finally:
@@ -95,6 +100,7 @@ class Services:
     gate: Gate
     jobs: JobService
     webhook: WebhookReceiver | None
+    workflow_admin: WorkflowAdmin
 
     async def start(self) -> None:
         """Settle what a previous run left behind and listen for webhooks; the loops start later."""
@@ -136,8 +142,11 @@ def build_services(
     webhook = None
     if settings.webhooks_enabled and settings.webhook_secret:
         webhook = WebhookReceiver(settings.webhook_secret, jobs.on_webhook, jobs.spawn)
+    workflow_admin = WorkflowAdmin(
+        resources.workflows, WorkflowStore(resources.db), runninghub, settings.workflows_path
+    )
     return Services(
         settings=settings, db=resources.db, workflows=resources.workflows, runninghub=runninghub,
         ledger=ledger, journal=journal, guild_settings=guild_settings, modlog=modlog, gate=gate, jobs=jobs,
-        webhook=webhook,
+        webhook=webhook, workflow_admin=workflow_admin,
     )

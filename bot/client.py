@@ -20,7 +20,13 @@ log = logging.getLogger(__name__)
 
 # Loaded in this order; an explicit list keeps start-up predictable.
 DEFAULT_EXTENSIONS: tuple[str, ...] = (
-    "cogs.workflows", "cogs.jobs", "cogs.results", "cogs.coins", "cogs.admin", "cogs.governance"
+    "cogs.workflows",
+    "cogs.workflow_admin",
+    "cogs.jobs",
+    "cogs.results",
+    "cogs.coins",
+    "cogs.admin",
+    "cogs.governance",
 )
 
 # meta key holding the hash of the last global command set sent to Discord.

@@ -8,6 +8,7 @@ that is not stored. The inputs of a new alias come from the same mapping as `ins
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -17,10 +18,10 @@ from typing import Any
 from bot.db.workflow_store import WorkflowStore
 from bot.errors import UserError
 from bot.inspect_workflow import Candidate, inspect_nodes, suggest_inputs
-from bot.texts import t
 from bot.runninghub.client import RunningHubClient
 from bot.runninghub.errors import RunningHubError
 from bot.runninghub.types import NodeInfo
+from bot.texts import t
 from bot.workflows import (
     DEFAULT_TIMEOUT,
     FILE,
@@ -259,10 +260,10 @@ class WorkflowAdmin:
 
     # ---- reload
 
-    def reload(self) -> Reloaded:
+    async def reload(self) -> Reloaded:
         """Validate the whole file, then swap it in at once; on any error nothing changes."""
         try:
-            fresh = load_workflows(self.workflows_path)
+            fresh = await asyncio.to_thread(load_workflows, self.workflows_path)
         except WorkflowConfigError as exc:
             if exc.alias is not None:
                 raise UserError(
@@ -465,6 +466,10 @@ def _gates(workflow: Workflow, locale: str | None) -> str:
     if getattr(workflow, "nsfw", False):
         gates.append(t("wfadmin.show.gate_nsfw", locale))
     return "; ".join(gates) or t("wfadmin.show.no_gates", locale)
+
+
+def render_removed(workflow: Workflow, locale: str | None) -> str:
+    return t("wfadmin.removed", locale, alias=workflow.alias)
 
 
 def render_reloaded(reloaded: Reloaded, locale: str | None) -> str:

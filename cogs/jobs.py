@@ -146,7 +146,7 @@ class Jobs(commands.Cog):
         await interaction.response.defer(ephemeral=True, thinking=True)
         locale = locale_of(interaction)
         _refuse_bots(interaction)
-        chosen = self.bot.services.workflows.get(workflow.strip())
+        chosen = self.bot.services.workflows.for_guild(interaction.guild_id).get(workflow.strip())
         permissions = interaction.app_permissions
         if not (permissions.send_messages and permissions.attach_files and permissions.view_channel):
             raise UserError("job.error.cannot_post")

@@ -70,7 +70,7 @@ class EditButton(discord.ui.DynamicItem[discord.ui.Button], template=job_buttons
             service = interaction.client.services.jobs
             starter = requester_of(interaction)
             job, prompt, params = await service.edit_form(self.job_id, starter.guild_id)
-            workflow = service.registry.get(job.alias)
+            workflow = service.registry.for_guild(starter.guild_id).get(job.alias)
             if not editable(workflow):
                 raise UserError("results.error.nothing_to_edit", job=job.label)
             # Refuse now rather than after the member typed; the submit runs the whole gate again.
@@ -96,8 +96,8 @@ class DetailsButton(discord.ui.DynamicItem[discord.ui.Button], template=job_butt
             service = interaction.client.services.jobs
             job = await service.job_in_guild(self.job_id, _guild_id(interaction))
             try:
-                workflow = service.registry.get(job.alias)
-            except UserError:  # removed from workflows.toml since: the card shows what was stored
+                workflow = service.registry.for_guild(job.guild_id).get(job.alias)
+            except UserError:  # removed since: the card shows what was stored
                 workflow = None
             await reply(interaction, embed=card_embed(details_card(job, workflow, locale_of(interaction))))
 
@@ -125,7 +125,7 @@ class PickSelect(discord.ui.DynamicItem[discord.ui.Select], template=PICK_TEMPLA
                 return
             service = interaction.client.services.jobs
             starter = requester_of(interaction)
-            workflow = service.registry.get(str(values[0]))
+            workflow = service.registry.for_guild(starter.guild_id).get(str(values[0]))
             await service.check_start(starter, workflow)
             if editable(workflow):
                 await interaction.response.send_modal(image_modal(workflow, self.message_id, starter.locale))
@@ -171,7 +171,7 @@ async def _start_from_images(interaction: Interaction, alias: str, message_id: i
     _check_can_post(interaction)
     service = interaction.client.services.jobs
     starter = requester_of(interaction)
-    workflow = service.registry.get(alias)
+    workflow = service.registry.for_guild(starter.guild_id).get(alias)
     await service.check_start(starter, workflow, prompt=prompt, params=params)
     # Fetched again now: Discord's attachment links expire, and the message may have changed.
     message = await _fetch_message(interaction, message_id)

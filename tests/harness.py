@@ -44,6 +44,7 @@ U = AppCommandOptionType.user.value
 C = AppCommandOptionType.channel.value
 R = AppCommandOptionType.role.value
 A = AppCommandOptionType.attachment.value
+B = AppCommandOptionType.boolean.value
 
 # command (qualified name) -> option name -> (option type, required); order as in the contract.
 CONTRACT: dict[str, dict[str, tuple[int, bool]]] = {
@@ -78,6 +79,25 @@ CONTRACT: dict[str, dict[str, tuple[int, bool]]] = {
     "blocklist list": {},
     "block": {"member": (U, True), "reason": (S, False)},
     "unblock": {"member": (U, True)},
+    "workflow add": {
+        "id": (S, True),
+        "alias": (S, True),
+        "cost": (I, True),
+        "app": (B, False),
+        "description": (S, False),
+        "description_zh": (S, False),
+    },
+    "workflow edit": {
+        "alias": (S, True),
+        "cost": (I, False),
+        "description": (S, False),
+        "description_zh": (S, False),
+        "enabled": (B, False),
+        "timeout": (I, False),
+    },
+    "workflow remove": {"alias": (S, True)},
+    "workflow show": {"alias": (S, True)},
+    "workflow reload": {},
 }
 # Message context menus (command type 3): English name -> its zh-CN name in the Apps menu.
 MESSAGE_COMMANDS: dict[str, dict[str, str]] = {
@@ -85,7 +105,7 @@ MESSAGE_COMMANDS: dict[str, dict[str, str]] = {
 }
 MESSAGE_COMMAND = 3
 # top-level commands with default_member_permissions
-MODERATOR_COMMANDS = ("quota", "health", "settings", "blocklist", "block", "unblock")
+MODERATOR_COMMANDS = ("quota", "health", "settings", "blocklist", "block", "unblock", "workflow")
 MANAGE_GUILD = 1 << 5
 PERIODS = ("none", "daily", "weekly", "monthly")
 

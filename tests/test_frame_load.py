@@ -94,10 +94,10 @@ async def test_moderator_commands_also_check_on_every_call(loaded: tuple[RHBot, 
     assert isinstance(quota, app_commands.Group)
     gated = [*quota.commands, bot.tree.get_command("health")]
     assert len(gated) == 6
-    for name in ("settings", "blocklist", "block", "unblock"):
+    for name in ("settings", "blocklist", "block", "unblock", "workflow"):
         found = bot.tree.get_command(name)
         gated.extend(found.commands if isinstance(found, app_commands.Group) else [found])
-    assert len(gated) == 6 + 5 + 3 + 2
+    assert len(gated) == 6 + 5 + 3 + 2 + 5
     for command in gated:
         assert isinstance(command, app_commands.Command)
         assert command.checks, f"/{command.qualified_name} has no moderator check"

@@ -200,12 +200,12 @@ async def test_remove_forgets_a_server_alias_and_refuses_file_ones(setup: Setup)
 async def test_reload_swaps_a_valid_file_and_keeps_the_old_set_on_an_invalid_one(setup: Setup) -> None:
     text = setup.path.read_text()
     setup.path.write_text(text.replace("cost = 10\n", "cost = 12\n", 1))
-    reloaded = setup.admin.reload()
+    reloaded = await setup.admin.reload()
     assert reloaded.count == 5 and setup.admin.registry.for_guild(GUILD).get("z-image").cost == 12
 
     setup.path.write_text(text.replace("timeout = 1800", 'timeout = "long"'))
     with pytest.raises(UserError) as caught:
-        setup.admin.reload()
+        await setup.admin.reload()
     assert caught.value.key == "wfadmin.reload_failed"
     assert caught.value.params == {
         "alias": "animate",
@@ -217,7 +217,7 @@ async def test_reload_swaps_a_valid_file_and_keeps_the_old_set_on_an_invalid_one
 
     setup.path.write_text("not [ toml")
     with pytest.raises(UserError) as caught:
-        setup.admin.reload()
+        await setup.admin.reload()
     assert caught.value.key == "wfadmin.reload_failed_file"
     assert len(setup.admin.registry.workflows) == 5
 

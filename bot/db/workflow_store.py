@@ -69,6 +69,15 @@ class WorkflowStore:
             file_workflows.workflows, server=await self.server_aliases(), overrides=await self.overrides()
         )
 
+    async def load_into(self, registry: WorkflowRegistry) -> None:
+        """Add every guild's stored aliases and overrides to `registry` (at start-up)."""
+        for guild_id, aliases in (await self.server_aliases()).items():
+            for workflow in aliases.values():
+                registry.put_server_alias(guild_id, workflow)
+        for guild_id, overrides in (await self.overrides()).items():
+            for alias, override in overrides.items():
+                registry.put_override(guild_id, alias, override)
+
     # ---- writing
 
     async def add(self, guild_id: int, workflow: Workflow, *, actor_id: int) -> bool:

@@ -33,6 +33,8 @@ class JobInputs:
     uploads: Mapping[str, str] = field(default_factory=dict)  # option -> RunningHub's fileName
     nodes: tuple[Mapping[str, Any], ...] = ()  # the nodeInfoList, as sent
     seed_drawn: bool = False  # params["seed"] was picked by the bot, not typed by the member
+    # Where the job runs (workflow or app id, instance type): it still runs after its alias is removed.
+    target: Mapping[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -42,11 +44,12 @@ class JobInputs:
             "uploads": dict(self.uploads),
             "nodes": [dict(n) for n in self.nodes],
             "seed_drawn": self.seed_drawn,
+            "target": dict(self.target),
         }
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> JobInputs:
-        """Tolerates records written before a key existed (no file names, no seed flag)."""
+        """Tolerates records written before a key existed (no file names, no seed flag, no target)."""
         uploads = {str(k): str(v) for k, v in (data.get("uploads") or {}).items()}
         return cls(
             prompt=data.get("prompt"),
@@ -55,12 +58,22 @@ class JobInputs:
             uploads=uploads,
             nodes=tuple(dict(n) for n in data.get("nodes") or ()),
             seed_drawn=bool(data.get("seed_drawn", False)),
+            target=dict(data.get("target") or {}),
         )
 
     @property
     def seed(self) -> int | None:
         value = self.params.get(SEED)
         return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def target_of(workflow: Workflow) -> dict[str, Any]:
+    """The part of an alias a job needs to be submitted: kept in its record."""
+    return {
+        "workflow_id": workflow.workflow_id,
+        "webapp_id": workflow.webapp_id,
+        "instance_type": workflow.instance_type,
+    }
 
 
 def seed_input(workflow: Workflow) -> WorkflowInput | None:

@@ -18,7 +18,7 @@ from typing import Any, BinaryIO
 import aiohttp
 
 from bot.errors import UserError
-from bot.jobs.inputs import JobInputs, with_seed
+from bot.jobs.inputs import JobInputs, target_of, with_seed
 from bot.media import MAX_UPLOAD_BYTES, sniff
 from bot.runninghub.client import RunningHubClient
 from bot.runninghub.errors import RequestError, RunningHubError, TransientError
@@ -198,6 +198,7 @@ def job_record(request: JobRequest, uploaded: Mapping[str, str]) -> JobInputs:
         uploads=dict(uploaded),
         nodes=tuple({"node_id": n.node_id, "field_name": n.field_name, "field_value": n.field_value} for n in nodes),
         seed_drawn=request.seed_drawn,
+        target=target_of(request.workflow),
     )
 
 

@@ -22,6 +22,7 @@ from bot.db.journal import Job, Journal
 from bot.jobs.pipeline import submit
 from bot.jobs.reasons import reason_for_error
 from bot.jobs.states import AT_RUNNINGHUB, JobState
+from bot.jobs.targets import workflow_of
 from bot.runninghub.client import RunningHubClient
 from bot.runninghub.errors import CapacityError, OutcomeUnknown, RunningHubError, TransientError
 from bot.runninghub.types import NodeInfo
@@ -144,8 +145,13 @@ class Scheduler:
             return "skipped"
         assert self._last_served is not None
         self._last_served[(job.guild_id, job.member_id)] = self.clock()
+        workflow = workflow_of(job, self.registry)
+        if workflow is None:  # a job from before jobs kept their target, whose alias is gone
+            log.warning("job %s: its alias %s is gone; not submitted", job.id, job.alias)
+            await self.journal.end(job.id, (JobState.SUBMITTING,), JobState.FAILED, Msg("job.reason.workflow_gone"))
+            await self.on_ended(job.id)
+            return "failed"
         try:
-            workflow = self.registry.get(job.alias)
             nodes = [NodeInfo(n["node_id"], n["field_name"], n["field_value"]) for n in job.inputs.get("nodes", [])]
             created = await submit(self.client, workflow, nodes, webhook_url=self.webhook_url(job))
         except CapacityError as exc:

@@ -274,7 +274,7 @@ class JobService:
         inputs = JobInputs.from_json(source.inputs)
         if not source.inputs:  # ended before its inputs were uploaded: nothing to start from
             raise UserError("results.error.nothing_kept", job=source.label)
-        return source, inputs, self.registry.get(source.alias)
+        return source, inputs, self.registry.for_guild(guild_id).get(source.alias)
 
     async def _announce(self, job_id: int, inputs: dict[str, Any]) -> Job:
         """Post the job's status message, then hand the job to the scheduler (preparing -> pending).

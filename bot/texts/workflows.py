@@ -60,7 +60,7 @@ def workflow_field(workflow: Workflow, locale: str) -> tuple[str, str]:
     options = [i for i in workflow.inputs if not i.is_param]
     needed = [describe_option_input(i, locale) for i in options if i.required]
     optional = [describe_option_input(i, locale) for i in options if not i.required]
-    lines = [workflow.description]
+    lines = [workflow.describe(locale)]
     lines.append(
         t(
             "workflows.needs",
@@ -119,7 +119,7 @@ def choice_name(workflow: Workflow, locale: str) -> str:
     tail = " · ".join(p for p in (needs, t("workflows.cost", locale, cost=workflow.cost)) if p)
     head = workflow.alias
     room = MAX_CHOICE_NAME - len(head) - len(tail) - len(" —  · ")
-    description = workflow.description.strip()
+    description = workflow.describe(locale).strip()
     if room >= 8 and description:
         return f"{head} — {clip(description, room)} · {tail}"
     return clip(f"{head} · {tail}", MAX_CHOICE_NAME)

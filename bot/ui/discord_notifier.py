@@ -115,8 +115,8 @@ class DiscordNotifier:
         kwargs: dict[str, object] = {"allowed_mentions": self._only_requester(job)}
         if first:
             try:
-                workflow: Workflow | None = self.workflows.get(job.alias)
-            except UserError:  # removed from workflows.toml since the job started
+                workflow: Workflow | None = self.workflows.for_guild(job.guild_id).get(job.alias)
+            except UserError:  # removed (from workflows.toml or by /workflow remove) since the job started
                 workflow = None
             kwargs["view"] = result_view(job, workflow)
         if nonce:

@@ -105,7 +105,8 @@ def test_the_record_survives_json_and_reads_rows_written_before_it() -> None:
     record = JobInputs(
         prompt="a cat", params={"seed": 5}, files={"image": "cat.png"}, uploads={"image": "api/x.png"},
         nodes=({"node_id": "3", "field_name": "seed", "field_value": 5},), seed_drawn=True,
+        target={"workflow_id": "2016195556967714818", "webapp_id": None, "instance_type": None},
     )
     assert JobInputs.from_json(record.to_json()) == record
     old = JobInputs.from_json({"prompt": "a cat", "params": {}, "uploads": {"image": "api/x.png"}, "nodes": []})
-    assert old.files == {} and not old.seed_drawn and old.seed is None
+    assert old.files == {} and not old.seed_drawn and old.seed is None and old.target == {}

@@ -71,7 +71,7 @@ class Shown:
 @dataclass(frozen=True)
 class Reloaded:
     count: int
-    shadowed: tuple[str, ...]  # guild aliases now hidden by a file alias of the same name
+    shadowed: tuple[str, ...]  # the guild's own aliases now hidden by a file alias of the same name
 
 
 class WorkflowAdmin:
@@ -260,8 +260,10 @@ class WorkflowAdmin:
 
     # ---- reload
 
-    async def reload(self) -> Reloaded:
-        """Validate the whole file, then swap it in at once; on any error nothing changes."""
+    async def reload(self, guild_id: int) -> Reloaded:
+        """Validate the whole file, then swap it in at once; on any error nothing changes.
+
+        The reply names this guild's own aliases that a file alias of the same name now hides."""
         try:
             fresh = await asyncio.to_thread(load_workflows, self.workflows_path)
         except WorkflowConfigError as exc:
@@ -271,7 +273,8 @@ class WorkflowAdmin:
                 ) from exc
             raise UserError("wfadmin.reload_failed_file", reason=str(exc)) from exc
         self.registry.replace_file(fresh.workflows)
-        shadowed = tuple(sorted({w.alias for _, w in self.registry.all_server_aliases() if w.alias in fresh.workflows}))
+        mine = self.registry.server_aliases(guild_id)
+        shadowed = tuple(sorted(alias for alias in mine if alias in fresh.workflows))
         log.info("workflows.toml reloaded: %d aliases", len(fresh))
         return Reloaded(len(fresh), shadowed)
 

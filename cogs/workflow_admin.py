@@ -162,7 +162,7 @@ class WorkflowAdminCog(commands.Cog):
     @moderator_only()
     async def reload(self, interaction: Interaction) -> None:
         await _thinking(interaction)
-        reloaded = await self.admin.reload()
+        reloaded = await self.admin.reload(_guild_id(interaction))
         await reply(interaction, render_reloaded(reloaded, locale_of(interaction)))
 
 

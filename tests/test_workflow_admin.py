@@ -16,7 +16,7 @@ from bot.db.workflow_store import WorkflowStore
 from bot.errors import UserError
 from bot.runninghub.client import RunningHubClient
 from bot.runninghub.simulator import CREATE_PATH, NEVER_RUN_WORKFLOW_ID, Simulator
-from bot.workflow_admin import PROBE_NODE, WorkflowAdmin, render_added, render_shown
+from bot.workflow_admin import PROBE_NODE, WorkflowAdmin, render_added, render_reloaded, render_shown
 from bot.workflows import FILE, SERVER, load_workflows
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -200,12 +200,12 @@ async def test_remove_forgets_a_server_alias_and_refuses_file_ones(setup: Setup)
 async def test_reload_swaps_a_valid_file_and_keeps_the_old_set_on_an_invalid_one(setup: Setup) -> None:
     text = setup.path.read_text()
     setup.path.write_text(text.replace("cost = 10\n", "cost = 12\n", 1))
-    reloaded = await setup.admin.reload()
+    reloaded = await setup.admin.reload(GUILD)
     assert reloaded.count == 5 and setup.admin.registry.for_guild(GUILD).get("z-image").cost == 12
 
     setup.path.write_text(text.replace("timeout = 1800", 'timeout = "long"'))
     with pytest.raises(UserError) as caught:
-        await setup.admin.reload()
+        await setup.admin.reload(GUILD)
     assert caught.value.key == "wfadmin.reload_failed"
     assert caught.value.params == {
         "alias": "animate",
@@ -215,11 +215,23 @@ async def test_reload_swaps_a_valid_file_and_keeps_the_old_set_on_an_invalid_one
     assert "alias 'animate', key 'timeout'" in caught.value.render("en")
     assert setup.admin.registry.for_guild(GUILD).get("z-image").cost == 12  # the previous set stays
 
+    # A file alias taking the name of a server alias hides it; the reply says so.
+    await setup.admin.add(GUILD, MOD, target_id=STYLE_TRANSFER, alias="later", cost=1)
+    setup.path.write_text(
+        text + '\n[workflows.later]\nworkflow_id = "1990000000000000001"\ndescription = "d"\ncost = 3\n'
+    )
+    reloaded = await setup.admin.reload(GUILD)
+    assert reloaded.shadowed == ("later",) and "the file's alias of the same name wins): later." in render_reloaded(
+        reloaded, "en"
+    )
+    assert (await setup.admin.reload(OTHER_GUILD)).shadowed == ()
+    assert setup.admin.registry.for_guild(GUILD).get("later").cost == 3
+
     setup.path.write_text("not [ toml")
     with pytest.raises(UserError) as caught:
-        await setup.admin.reload()
+        await setup.admin.reload(GUILD)
     assert caught.value.key == "wfadmin.reload_failed_file"
-    assert len(setup.admin.registry.workflows) == 5
+    assert len(setup.admin.registry.workflows) == 6
 
 
 async def test_show_lists_id_inputs_with_node_ids_cost_and_gates(setup: Setup) -> None:

@@ -12,17 +12,17 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.client import RHBot
-from bot.ui.checks import moderator_only
-from bot.ui.i18n import cmd_text, locale_of
-from bot.ui.reply import reply
-from bot.workflow_admin import (
-    WorkflowAdmin,
+from bot.texts.workflow_admin import (
     render_added,
     render_edited,
     render_reloaded,
     render_removed,
     render_shown,
 )
+from bot.ui.checks import moderator_only
+from bot.ui.i18n import cmd_text, locale_of
+from bot.ui.reply import reply
+from bot.workflow_admin import WorkflowAdmin
 
 MAX_CHOICES = 25
 Interaction = discord.Interaction[RHBot]

@@ -16,7 +16,8 @@ from bot.db.workflow_store import WorkflowStore
 from bot.errors import UserError
 from bot.runninghub.client import RunningHubClient
 from bot.runninghub.simulator import CREATE_PATH, NEVER_RUN_WORKFLOW_ID, Simulator
-from bot.workflow_admin import PROBE_NODE, WorkflowAdmin, render_added, render_reloaded, render_shown
+from bot.texts.workflow_admin import render_added, render_reloaded, render_shown
+from bot.workflow_admin import PROBE_NODE, WorkflowAdmin
 from bot.workflows import FILE, SERVER, load_workflows
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -305,7 +305,8 @@ async def test_a_member_who_is_not_a_moderator_is_refused_every_workflow_command
             reply = await world.command(world.alice, subcommand, options[subcommand])
             assert reply == t("frame.error.moderator_only", "en", command=f"workflow {subcommand}"), subcommand
         assert await world.stored() == []
-        assert world.bot is not None and world.bot.services.workflows.for_guild(world.guild.id).get("z-image").cost == 10
+        assert world.bot is not None
+        assert world.bot.services.workflows.for_guild(world.guild.id).get("z-image").cost == 10
         assert world.sim.creates() == []
 
 

@@ -31,11 +31,11 @@ def _input_details(item: WorkflowInput, locale: str | None) -> str:
     if item.required:
         details.append(t("wfadmin.required", locale))
     if item.default is not None:
-        details.append(t("frame.workflows.default", locale, value=_shown(item.default)))
+        details.append(t("workflows.default", locale, value=_shown(item.default)))
     if item.min is not None and item.max is not None:
-        details.append(t("frame.workflows.range", locale, min=item.min, max=item.max))
+        details.append(t("workflows.range", locale, min=item.min, max=item.max))
     if item.choices:
-        details.append(t("frame.workflows.choices", locale, choices=", ".join(_shown(c) for c in item.choices)))
+        details.append(t("workflows.choices", locale, choices=", ".join(_shown(c) for c in item.choices)))
     return f" ({', '.join(details)})" if details else ""
 
 

@@ -7,11 +7,10 @@ request's nodeInfoList), the ledger rows written and the rows of the SQLite file
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import re
 import shutil
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,19 +26,12 @@ from tests.fakediscord.model import FakeChannel, FakeGuild, FakeMember
 from tests.fakediscord.plugin import fake_discord, fake_discord_server  # noqa: F401 (fixtures)
 from tests.fakediscord.server import FakeDiscord
 from tests.harness import SHIPPED_WORKFLOWS, running_bot
+from tests.waiting import eventually
 
 MANAGE_GUILD = discord.Permissions(manage_guild=True)
 ALLOWANCE = 100
 TEXT_TO_IMAGE = "2016195556967714818"  # the simulator's built-in text-to-image workflow
 SUBCOMMANDS = ("add", "edit", "remove", "show", "reload")
-
-
-async def eventually(condition: Callable[[], Awaitable[bool]], timeout: float = 15) -> None:  # noqa: ASYNC109
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not await condition():
-        assert loop.time() < deadline, "condition not met in time"
-        await asyncio.sleep(0.02)
 
 
 @dataclass
@@ -303,7 +295,7 @@ async def test_a_member_who_is_not_a_moderator_is_refused_every_workflow_command
     async with world.running():
         for subcommand in SUBCOMMANDS:
             reply = await world.command(world.alice, subcommand, options[subcommand])
-            assert reply == t("frame.error.moderator_only", "en", command=f"workflow {subcommand}"), subcommand
+            assert reply == t("error.moderator_only", "en", command=f"workflow {subcommand}"), subcommand
         assert await world.stored() == []
         assert world.bot is not None
         assert world.bot.services.workflows.for_guild(world.guild.id).get("z-image").cost == 10

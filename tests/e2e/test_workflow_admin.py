@@ -8,6 +8,7 @@ request's nodeInfoList), the ledger rows written and the rows of the SQLite file
 from __future__ import annotations
 
 import contextlib
+import json
 import re
 import shutil
 from collections.abc import AsyncIterator
@@ -26,11 +27,13 @@ from tests.fakediscord.model import FakeChannel, FakeGuild, FakeMember
 from tests.fakediscord.plugin import fake_discord, fake_discord_server  # noqa: F401 (fixtures)
 from tests.fakediscord.server import FakeDiscord
 from tests.harness import SHIPPED_WORKFLOWS, running_bot
+from tests.samples import png_bytes
 from tests.waiting import eventually
 
 MANAGE_GUILD = discord.Permissions(manage_guild=True)
 ALLOWANCE = 100
 TEXT_TO_IMAGE = "2016195556967714818"  # the simulator's built-in text-to-image workflow
+SIMDATA = Path(__file__).resolve().parents[2] / "bot" / "runninghub" / "simdata"
 SUBCOMMANDS = ("add", "edit", "remove", "show", "reload")
 
 
@@ -223,6 +226,39 @@ async def test_an_override_of_a_file_alias_changes_the_charge_in_this_server(wor
         await world.command(world.mod, "edit", {"alias": "z-image", "enabled": False})
         text, job_id = await world.generate(world.alice, "z-image", prompt="x")
         assert job_id is None and text.startswith("There is no workflow named 'z-image'")
+
+
+# ---- an id the simulator learns from the test -------------------------------------------------
+
+OWN_WORKFLOW_ID = "1990000000000000777"
+OWN_GRAPH = json.loads((SIMDATA / "2014552598229032961.json").read_text())  # two LoadImage nodes: 21, 24
+
+
+@pytest.mark.parametrize(
+    "sim_options",
+    [{"queue_seconds": 0.02, "run_seconds": 0.05, "extra_workflows": {OWN_WORKFLOW_ID: OWN_GRAPH}}],
+)
+async def test_an_alias_of_the_servers_own_workflow_fills_image_and_image2_in_node_order(world: World) -> None:
+    async with world.running():
+        reply = await world.command(world.mod, "add", {"id": OWN_WORKFLOW_ID, "alias": "restyle", "cost": 4})
+        assert "• `image` ← node 21 · LoadImage · `image` (required)" in reply
+        assert "• `image2` ← node 24 · LoadImage · `image` (required)" in reply
+        photo, style = png_bytes((200, 10, 10)), png_bytes((10, 10, 200))
+        text, job_id = await world.generate(
+            world.alice,
+            "restyle",
+            prompt="oil painting",
+            image=world.fake.host_attachment(photo, "photo.png"),
+            image2=world.fake.host_attachment(style, "style.png"),
+        )
+        assert job_id is not None, text
+        await world.wait_state(job_id, "delivered")
+        names = {data: name for name, data in world.sim.uploads.items()}
+        (nodes,) = world.creates()
+        assert {"nodeId": "21", "fieldName": "image", "fieldValue": names[photo]} in nodes
+        assert {"nodeId": "24", "fieldName": "image", "fieldValue": names[style]} in nodes
+        assert {"nodeId": "6", "fieldName": "text", "fieldValue": "oil painting"} in nodes
+        assert await world.job_ledger(job_id) == [("hold", -4, 4), ("charge", 0, -4)]
 
 
 # ---- remove -----------------------------------------------------------------------------------

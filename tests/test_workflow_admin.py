@@ -240,5 +240,17 @@ async def test_show_lists_id_inputs_with_node_ids_cost_and_gates(setup: Setup) -
     assert "**style-transfer** · from workflows.toml · workflow 2014552598229032961" in text
     assert "Cost: 20 coins" in text and "Gates: none" in text
     assert "`image` ← node 21" in text and "`image2` ← node 24" in text
+    # Gates from workflows.toml (governance's roles, channels and nsfw) show as mentions, pinging nobody.
+    gated = setup.path.read_text().replace(
+        'description = "Upscale and sharpen a picture 4x"\n',
+        'description = "Upscale and sharpen a picture 4x"\nroles = ["123456789012345678"]\n'
+        'channels = ["223456789012345678"]\nnsfw = true\n',
+    )
+    setup.path.write_text(gated)
+    await setup.admin.reload(GUILD)
+    gates = render_shown(setup.admin.show(GUILD, "upscale"), "en")
+    assert (
+        "Gates: roles <@&123456789012345678>; channels <#223456789012345678>; age-restricted channels only" in gates
+    )
     zh = render_shown(setup.admin.show(GUILD, "style-transfer"), "zh-CN")
     assert "费用：20 金币" in zh and "中文说明：风格迁移" in zh

@@ -158,17 +158,15 @@ def render_shown(shown: Shown, locale: str | None) -> str:
 
 
 def _gates(workflow: Workflow, locale: str | None) -> str:
-    # roles, channels and nsfw are the governance gates of workflows.toml (absent before they exist).
-    roles = getattr(workflow, "roles", ()) or ()
-    channels = getattr(workflow, "channels", ()) or ()
+    """The governance gates of an alias (workflows.toml's roles, channels and nsfw)."""
     gates = []
-    if roles:
-        gates.append(t("wfadmin.show.gate_roles", locale, roles=", ".join(role_mention(r) for r in sorted(roles))))
-    if channels:
-        gates.append(
-            t("wfadmin.show.gate_channels", locale, channels=", ".join(channel_mention(c) for c in sorted(channels)))
-        )
-    if getattr(workflow, "nsfw", False):
+    if workflow.roles:
+        roles = ", ".join(role_mention(r) for r in sorted(workflow.roles))
+        gates.append(t("wfadmin.show.gate_roles", locale, roles=roles))
+    if workflow.channels:
+        channels = ", ".join(channel_mention(c) for c in sorted(workflow.channels))
+        gates.append(t("wfadmin.show.gate_channels", locale, channels=channels))
+    if workflow.nsfw:
         gates.append(t("wfadmin.show.gate_nsfw", locale))
     return "; ".join(gates) or t("wfadmin.show.no_gates", locale)
 

@@ -239,7 +239,7 @@ async def test_show_lists_id_inputs_with_node_ids_cost_and_gates(setup: Setup) -
     text = render_shown(setup.admin.show(GUILD, "style-transfer"), "en")
     assert "**style-transfer** · from workflows.toml · workflow 2014552598229032961" in text
     assert "Cost: 20 coins" in text and "Gates: none" in text
-    assert "`image` ← node 21" in text and "`image2` ← node 24" in text
+    assert "• `image` ← node 21 · `image` (required)" in text and "• `image2` ← node 24 · `image` (required)" in text
     # Gates from workflows.toml (governance's roles, channels and nsfw) show as mentions, pinging nobody.
     gated = setup.path.read_text().replace(
         'description = "Upscale and sharpen a picture 4x"\n',

@@ -40,15 +40,16 @@ def _input_details(item: WorkflowInput, locale: str | None) -> str:
 
 
 def input_lines(workflow: Workflow, candidates: Sequence[Candidate], locale: str | None) -> list[str]:
-    """One line per input: name ← node, node class, field, details; then what was left out."""
-    classes = {(c.node_id, c.field): c.class_type for c in candidates}
+    """One line per input: name ← node, node class (when the workflow was just read), field, details;
+    then what was left out."""
+    classes = {(c.node_id, c.field): f" · {c.class_type}" for c in candidates}
     lines = [
         t(
             "wfadmin.input_line",
             locale,
             name=item.name,
             node=item.node_id,
-            node_class=classes.get((item.node_id, item.field), "?"),
+            node_class=classes.get((item.node_id, item.field), ""),
             field=item.field,
             details=_input_details(item, locale),
         )

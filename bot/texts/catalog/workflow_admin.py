@@ -156,8 +156,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "zh-CN": "未检测到输入：将使用工作流自身保存的值运行。",
     },
     "wfadmin.input_line": {
-        "en": "• `{name}` ← node {node} · {node_class} · `{field}`{details}",
-        "zh-CN": "• `{name}` ← 节点 {node} · {node_class} · `{field}`{details}",
+        "en": "• `{name}` ← node {node}{node_class} · `{field}`{details}",
+        "zh-CN": "• `{name}` ← 节点 {node}{node_class} · `{field}`{details}",
     },
     "wfadmin.required": {"en": "required", "zh-CN": "必需"},
     "wfadmin.left_out": {

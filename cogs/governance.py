@@ -141,7 +141,7 @@ class Governance(commands.Cog):
             await reply(interaction, t("gov.ok.channels.clear", locale))
             return
         if channel is None:
-            raise UserError("gov.bad.channel_needed", action=t(f"cmd.channels.{action}", locale))
+            raise UserError(f"gov.bad.channel_needed.{action}")
         channel_id = _postable(channel)
         await _thinking(interaction)
         if action == "add":

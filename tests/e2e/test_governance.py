@@ -335,7 +335,7 @@ async def test_a_blocklisted_word_in_six_disguises_is_refused_and_a_clean_prompt
     assert "negative=n.s.f.w" in notices[-1].content
 
     listed = await w.run(w.mod, "blocklist list")
-    assert listed == "**Blocklist (1 entries)**\n• `nsfw`"
+    assert listed == "**Blocklist (1)**\n• `nsfw`"
     removed = await w.run(w.mod, "blocklist remove", {"text": "N.S.F.W"})
     assert removed == t("gov.ok.blocklist.remove", "en", entry="nsfw")
     accepted(await w.generate(w.bob, prompt="nsfw"))
@@ -465,7 +465,7 @@ async def test_bad_inputs_get_one_sentence_and_change_nothing(world: World) -> N
     # A channel the bot can read but not post in cannot take the notices.
     mute = w.guild.add_channel("read-only", bot_permissions=discord.Permissions(view_channel=True))
     cases = [
-        ("settings channels", {"action": "add"}, t("gov.bad.channel_needed", "en", action="add a channel")),
+        ("settings channels", {"action": "add"}, "Name the channel to add with the `channel` option."),
         ("settings channels", {"action": "remove", "channel": w.art}, t("gov.channels.not_listed", "en",
                                                                         channel=w.art.mention)),
         ("blocklist add", {"text": "   "}, t("gov.bad.entry_empty", "en")),
@@ -476,6 +476,7 @@ async def test_bad_inputs_get_one_sentence_and_change_nothing(world: World) -> N
         ("settings language", {"value": "fr"}, t("gov.bad.language", "en", languages="auto, en, zh-CN")),
         ("block", {"member": w.mod}, t("gov.bad.block_self", "en")),
         ("unblock", {"member": w.bob}, t("gov.unblock.not_blocked", "en", member=w.bob.mention)),
+        ("settings channels", {"action": "remove"}, t("gov.bad.channel_needed.remove", "en")),
         ("settings modlog", {"channel": mute}, t("gov.bad.modlog_cannot_post", "en", channel=mute.mention)),
     ]
     for command, options, expected in cases:
@@ -506,7 +507,7 @@ async def test_settings_survive_a_restart(fake_discord: FakeDiscord, tmp_path: P
         assert await w.run(w.mod, "settings show") == before
         for line in (f"Channels for jobs: {w.art.mention}", f"Moderator notices: {w.modlog.mention}",
                      "Cooldown: 30 s", "Language of public messages: Simplified Chinese",
-                     "Blocklist: 1 entries", f"Blocked members: {w.bob.mention}",
+                     "Blocklist: 1 (see /blocklist list)", f"Blocked members: {w.bob.mention}",
                      f"<@&{w.patron_role.id}>: 300 coins (daily)"):
             assert line in before, line
         assert await w.generate(w.bob, prompt="a cat", channel=w.art) == t(

@@ -75,7 +75,7 @@ async def test_notices_follow_the_language_setting_and_never_raise(parts: Parts)
     await store.set_language(G, "en", MOD)
     assert await modlog.notice(G, "gov.modlog.out_of_coins")
     assert [p[2][:2] for p in poster.posts] == ["💸 ", "💸 "]
-    assert "RH币" in poster.posts[0][2] and "RunningHub coins" in poster.posts[1][2]
+    assert "RH币" in poster.posts[0][2] and "is out of coins" in poster.posts[1][2]
     poster.fail = True
     assert await modlog.notice(G, "gov.modlog.out_of_coins") is False
 
@@ -104,4 +104,4 @@ async def test_a_notice_to_every_guild_reaches_each_modlog_in_its_language(parts
     await store.set_cooldown(G + 2, 5, MOD)  # settings, but no modlog: nothing posted there
     assert await gate.modlog.notice_all("gov.modlog.out_of_coins") == 2
     assert [(g, c) for g, c, _ in poster.posts] == [(G, LOG), (G + 1, LOG + 1)]
-    assert "RunningHub coins" in poster.posts[0][2] and "RH币" in poster.posts[1][2]
+    assert "is out of coins" in poster.posts[0][2] and "RH币" in poster.posts[1][2]

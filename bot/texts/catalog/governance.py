@@ -119,9 +119,13 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "{channel} is not a channel where messages can be posted: choose a text channel, thread or forum.",
         "zh-CN": "{channel} 不是可以发消息的频道，请选择文字频道、子区或论坛。",
     },
-    "gov.bad.channel_needed": {
-        "en": "Name the channel to {action} with the `channel` option.",
-        "zh-CN": "请用 `channel` 选项指定要{action}的频道。",
+    "gov.bad.channel_needed.add": {
+        "en": "Name the channel to add with the `channel` option.",
+        "zh-CN": "请用 `channel` 选项指定要添加的频道。",
+    },
+    "gov.bad.channel_needed.remove": {
+        "en": "Name the channel to remove with the `channel` option.",
+        "zh-CN": "请用 `channel` 选项指定要移除的频道。",
     },
     "gov.bad.channel_not_needed": {
         "en": "Clearing the list takes no channel: leave the `channel` option out.",
@@ -219,7 +223,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "zh-CN": "已将 `{entry}` 从屏蔽列表移除。",
     },
     "gov.blocklist.title": {
-        "en": "Blocklist ({count} entries)",
+        "en": "Blocklist ({count})",
         "zh-CN": "屏蔽列表（{count} 条）",
     },
     "gov.blocklist.empty": {"en": "The blocklist is empty.", "zh-CN": "屏蔽列表为空。"},
@@ -259,7 +263,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "zh-CN": "公开消息语言：简体中文",
     },
     "gov.show.blocklist": {
-        "en": "Blocklist: {count} entries (see /blocklist list)",
+        "en": "Blocklist: {count} (see /blocklist list)",
         "zh-CN": "屏蔽列表：{count} 条（见 /blocklist list）",
     },
     "gov.show.blocked": {"en": "Blocked members: {members}", "zh-CN": "被禁止的成员：{members}"},
@@ -292,7 +296,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "仍可用 `/resend {number}` 重新发送。",
     },
     "gov.modlog.out_of_coins": {
-        "en": "💸 RunningHub's account has run out of RunningHub coins: jobs cannot start until someone tops it up.",
+        "en": "💸 The RunningHub account is out of coins: jobs cannot start until someone tops it up.",
         "zh-CN": "💸 RunningHub 账户的 RH币 已用完：充值之前任务都无法开始。",
     },
     "gov.modlog.blocked": {

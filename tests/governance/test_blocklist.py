@@ -156,3 +156,23 @@ def test_any_text_matches_without_error_and_only_when_its_squash_holds_the_entry
     found = LIST.find(text)
     if found is not None:
         assert found in squash(text)
+
+
+@st.composite
+def straddling(draw: st.DrawFn) -> tuple[str, str]:
+    """(word, two ordinary words whose letters spell it across the gap, each with letters of its own)."""
+    word = draw(WORDS)
+    cut = draw(st.integers(min_value=1, max_value=len(word) - 1))
+    letters = st.text(alphabet="bcdhklmtxyz", min_size=0, max_size=4)
+    before, after = draw(letters), draw(letters)
+    if not before and not after:
+        before = draw(st.text(alphabet="bcdhklmtxyz", min_size=1, max_size=4))
+    gap = draw(st.sampled_from([" ", ", ", " - ", "  ", "\n"]))
+    return word, f"{before}{word[:cut]}{gap}{word[cut:]}{after}"
+
+
+@settings(max_examples=300, deadline=None)
+@given(straddling())
+def test_letters_that_spell_a_word_across_a_word_boundary_are_not_caught(case: tuple[str, str]) -> None:
+    word, prompt = case  # "has sand" holds a-s-s, but no word of it is "ass"
+    assert Blocklist.of([word]).find(prompt) is None, prompt

@@ -22,6 +22,7 @@ from typing import Any
 
 import aiohttp
 
+from bot import net
 from bot.config import Settings
 from bot.db.database import Database
 from bot.db.guild_settings import GuildSettingsStore
@@ -62,7 +63,9 @@ async def open_resources(settings: Settings) -> AsyncIterator[Resources]:
     try:
         # Each guild's own aliases (/workflow add) join the file's before anything reads them.
         await WorkflowStore(db).load_into(workflows)
-        async with aiohttp.ClientSession() as session, _runninghub_url(settings) as url:
+        # RUNNINGHUB_PROXY carries the API calls, uploads and output downloads of this session.
+        session = net.client_session(net.runninghub_proxy(settings))
+        async with session, _runninghub_url(settings) as url:
             yield Resources(settings=settings, session=session, db=db, workflows=workflows, runninghub_url=url)
     finally:
         await db.close()

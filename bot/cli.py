@@ -21,6 +21,7 @@ from typing import Any, TextIO
 
 import aiohttp
 
+from bot import net
 from bot.config import SIMULATOR_API_KEY, ConfigError, Settings, load_settings
 from bot.errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, UserError
 from bot.inspect_workflow import (
@@ -116,7 +117,7 @@ async def _runninghub(
     settings: Settings, *, max_attempts: int = 5, request_timeout: float = 30.0
 ) -> AsyncIterator[tuple[RunningHubClient, aiohttp.ClientSession]]:
     """A client for the configured RunningHub, starting the in-process simulator when asked."""
-    async with aiohttp.ClientSession() as session, contextlib.AsyncExitStack() as stack:
+    async with net.client_session(net.runninghub_proxy(settings)) as session, contextlib.AsyncExitStack() as stack:
         base_url, api_key = settings.runninghub_base_url, settings.runninghub_api_key
         if settings.use_simulator:
             from bot.runninghub.simulator import Simulator
@@ -135,6 +136,12 @@ def _runninghub_message(exc: RunningHubError, settings: Settings | None) -> str:
         where = (
             "the simulator" if settings is None or settings.use_simulator else settings.runninghub_base_url
         )
+        proxy = None if settings is None or settings.use_simulator else settings.runninghub_proxy
+        if proxy is not None:
+            return (
+                f"Cannot reach RunningHub at {where} through the proxy {proxy.address} ({exc.msg}); "
+                "check RUNNINGHUB_PROXY, that the proxy is running, and RUNNINGHUB_BASE_URL."
+            )
         return f"Cannot reach RunningHub at {where} ({exc.msg}); check RUNNINGHUB_BASE_URL and the network."
     return exc.user_message()
 

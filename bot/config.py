@@ -7,12 +7,13 @@ prints it and exits non-zero without a traceback.
 
 from __future__ import annotations
 
+import base64
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
-from urllib.parse import urlparse
+from urllib.parse import quote, unquote, urlparse, urlsplit
 
 from dotenv import dotenv_values
 
@@ -27,6 +28,55 @@ T = TypeVar("T")
 
 class ConfigError(Exception):
     """A setting is missing or malformed; the message is one line for the operator."""
+
+
+PROXY_SCHEMES = ("http", "https", "socks5")
+_PROXY_DEFAULT_PORTS = {"http": 80, "https": 443, "socks5": 1080}
+
+
+@dataclass(frozen=True)
+class Proxy:
+    """A forward proxy from DISCORD_PROXY or RUNNINGHUB_PROXY.
+
+    `address` (also str()) never shows the credentials, so it is the form to log; `url` carries
+    them for aiohttp only.
+    """
+
+    scheme: str
+    host: str
+    port: int
+    username: str | None = field(default=None, repr=False)
+    password: str | None = field(default=None, repr=False)
+
+    @property
+    def is_socks(self) -> bool:
+        return self.scheme == "socks5"
+
+    @property
+    def address(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{self.scheme}://{host}:{self.port}"
+
+    @property
+    def url(self) -> str:
+        if self.username is None:
+            return self.address
+        userinfo = quote(self.username, safe="")
+        if self.password is not None:
+            userinfo += ":" + quote(self.password, safe="")
+        return self.address.replace("://", f"://{userinfo}@", 1)
+
+    def secrets(self) -> list[str]:
+        """The password, in every spelling a log line might carry it."""
+        if not self.password:
+            return []
+        user = self.username or ""
+        found = {self.password, quote(self.password, safe=""), f"{user}:{self.password}"}
+        found.add(base64.b64encode(f"{user}:{self.password}".encode()).decode())  # a Proxy-Authorization value
+        return sorted(found)
+
+    def __str__(self) -> str:
+        return self.address
 
 
 @dataclass(frozen=True)
@@ -46,6 +96,8 @@ class Settings:
     webhook_port: int = 8080
     webhook_secret: str | None = field(default=None, repr=False)
     log_level: str = "INFO"
+    discord_proxy: Proxy | None = None
+    runninghub_proxy: Proxy | None = None
 
     @property
     def use_simulator(self) -> bool:
@@ -57,7 +109,10 @@ class Settings:
 
     def secrets(self) -> list[str]:
         """Values that must never reach a log line or a message."""
-        return [s for s in (self.discord_token, self.runninghub_api_key, self.webhook_secret) if s]
+        found = [s for s in (self.discord_token, self.runninghub_api_key, self.webhook_secret) if s]
+        for proxy in (self.discord_proxy, self.runninghub_proxy):
+            found += proxy.secrets() if proxy is not None else []
+        return found
 
     def require_discord(self) -> str:
         if not self.discord_token:
@@ -125,6 +180,43 @@ def _webhook_url(raw: str) -> str:
     return raw.strip()
 
 
+def _hide_credentials(raw: str) -> str:
+    """The URL as typed, with anything before the host's '@' masked (it may hold a password)."""
+    scheme, sep, rest = raw.strip().partition("://")
+    if sep and "@" in rest:
+        return f"{scheme}://***@{rest.rpartition('@')[2]}"
+    return raw.strip() if sep else raw.strip().rpartition("@")[2]
+
+
+def _proxy(name: str, raw: str) -> Proxy:
+    shown = _hide_credentials(raw)
+    problem = (
+        f"{name} must be a proxy URL such as http://127.0.0.1:7890 or socks5://127.0.0.1:7891 "
+        f"(http, https or socks5; user:password@ allowed), got {shown!r}"
+    )
+    text = raw.strip()
+    if any(c.isspace() for c in text):
+        raise ConfigError(problem)
+    try:
+        parts = urlsplit(text)
+        port = parts.port
+    except ValueError:
+        raise ConfigError(problem) from None
+    # socks5h ("resolve names at the proxy") is what socks5 does here anyway.
+    scheme = {"socks5h": "socks5"}.get(parts.scheme.lower(), parts.scheme.lower())
+    if scheme not in PROXY_SCHEMES or not parts.hostname or parts.path not in ("", "/"):
+        raise ConfigError(problem)
+    if parts.query or parts.fragment or (parts.password is not None and not parts.username):
+        raise ConfigError(problem)
+    return Proxy(
+        scheme=scheme,
+        host=parts.hostname,
+        port=port or _PROXY_DEFAULT_PORTS[scheme],
+        username=unquote(parts.username) if parts.username else None,
+        password=unquote(parts.password) if parts.password is not None else None,
+    )
+
+
 def settings_from_mapping(env: Mapping[str, str]) -> Settings:
     """Build settings from a plain mapping (tests pass a dict; `load_settings` passes the environment)."""
 
@@ -172,6 +264,8 @@ def settings_from_mapping(env: Mapping[str, str]) -> Settings:
         webhook_port=get("WEBHOOK_PORT", lambda n, r: _int(n, r, minimum=0, maximum=65535), 8080),
         webhook_secret=webhook_secret,
         log_level=get("LOG_LEVEL", lambda _n, r: _log_level(r), "INFO"),
+        discord_proxy=get("DISCORD_PROXY", _proxy, None),
+        runninghub_proxy=get("RUNNINGHUB_PROXY", _proxy, None),
     )
 
 

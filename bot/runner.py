@@ -15,6 +15,7 @@ import sys
 
 import discord
 
+from bot import net
 from bot.config import ConfigError, Settings
 from bot.db.database import DatabaseError
 from bot.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE
@@ -63,7 +64,11 @@ async def run_bot(settings: Settings) -> int:
     except ConfigError as exc:
         raise StartupError(str(exc), EXIT_USAGE) from None
     try:
-        async with open_resources(settings) as resources, RHBot(resources) as bot:
+        # DISCORD_PROXY for REST, gateway and attachments; RUNNINGHUB_PROXY is in open_resources' session.
+        async with (
+            open_resources(settings) as resources,
+            RHBot(resources, **net.discord_options(settings.discord_proxy)) as bot,
+        ):
             await _run_until_stopped(bot, token)
     except WorkflowConfigError as exc:
         raise StartupError(str(exc), EXIT_USAGE) from None
@@ -79,6 +84,9 @@ async def run_bot(settings: Settings) -> int:
             "Discord refused a privileged intent; this bot needs none, so check that nothing "
             "else changed the intents"
         ) from None
+    except net.UNREACHABLE as exc:
+        # Only the login gets here: once connected, discord.py reconnects by itself.
+        raise StartupError(net.cannot_reach_discord(settings.discord_proxy, exc)) from None
     log.info("stopped")
     return EXIT_OK
 

@@ -380,8 +380,8 @@ class RunningHubClient:
             async with self._session.request(method, url, **kwargs) as response:
                 status = response.status
                 raw = await response.read()
-        except (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError) as exc:
-            # The connection never opened, so nothing was sent.
+        except (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError, aiohttp.ClientHttpProxyError) as exc:
+            # The connection (or a proxy's tunnel to RunningHub) never opened, so nothing was sent.
             raise _AnswerLost(f"cannot connect: {self._describe(exc)}", sent=False) from None
         except (TimeoutError, aiohttp.ClientError, OSError) as exc:
             raise _AnswerLost(self._describe(exc)) from None

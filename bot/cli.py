@@ -1,4 +1,4 @@
-"""The command line: `python -m bot [run | generate | inspect | check | simulate]`.
+"""The command line: `python -m bot [run | generate | inspect | check | simulate | backup]`.
 
 Every failure ends as one line on stderr (`error: ...`) and a non-zero exit code, never a
 traceback: 1 for a failed command, 2 for bad settings, workflows.toml or usage, 130 for Ctrl-C.
@@ -546,6 +546,22 @@ def cmd_check(args: argparse.Namespace, console: Console) -> int:
 
 
 # -------------------------------------------------------------------------------------------------
+# backup
+
+
+def cmd_backup(args: argparse.Namespace, console: Console) -> int:
+    from bot.db.backup import BackupError, backup
+
+    settings = _settings(console)
+    try:
+        written = backup(settings.database_path, Path(args.path) if args.path else None)
+    except BackupError as exc:
+        raise CommandError(str(exc)) from None
+    console.print(str(written))
+    return EXIT_OK
+
+
+# -------------------------------------------------------------------------------------------------
 # simulate
 
 
@@ -613,6 +629,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     commands.add_parser("check", help="validate .env and workflows.toml against RunningHub and the database")
 
+    back = commands.add_parser(
+        "backup", help="write a consistent copy of the database, also while the bot runs, and print its path"
+    )
+    back.add_argument(
+        "path", nargs="?", metavar="PATH", help="the file (or folder) to write; default: backup-<UTC time>.db "
+        "beside the database"
+    )
+
     sim = commands.add_parser("simulate", help="serve the built-in RunningHub simulator")
     sim.add_argument(
         "--port", type=int, default=DEFAULT_SIMULATOR_PORT, help=f"default {DEFAULT_SIMULATOR_PORT}"
@@ -649,6 +673,7 @@ COMMANDS: Mapping[str, Callable[[argparse.Namespace, Console], int]] = {
     "inspect": cmd_inspect,
     "check": cmd_check,
     "simulate": cmd_simulate,
+    "backup": cmd_backup,
 }
 
 

@@ -5,9 +5,8 @@ STAMP := $(VENV)/.installed-stamp
 
 .PHONY: run test demo lint bench simulate clean
 
-$(STAMP): pyproject.toml
-	python3 -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
+$(STAMP): pyproject.toml deploy/install.sh
+	VENV=$(VENV) sh deploy/install.sh
 	$(PY) -m pip install --quiet -e '.[test]'
 	touch $(STAMP)
 

@@ -129,7 +129,10 @@ async def test_descriptions_carry_chinese_localizations_and_names_stay_english(
     bot, _ = loaded
     payloads = await bot.command_payloads()
     by_name = {p["name"]: p for p in payloads}
-    assert by_name["workflows"]["description_localizations"] == {"zh-CN": t("cmd.workflows", "zh-CN")}
+    assert by_name["workflows"]["description_localizations"] == {
+        "zh-CN": t("cmd.workflows", "zh-CN"),
+        "zh-TW": t("cmd.workflows", "zh-TW"),
+    }
     assert by_name["quota"]["options"][0]["description_localizations"]["zh-CN"] == t(
         "cmd.quota.grant", "zh-CN"
     )

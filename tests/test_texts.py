@@ -9,7 +9,7 @@ import discord
 import pytest
 from discord.app_commands import TranslationContext, TranslationContextLocation
 
-from bot.texts import CHINESE, ENGLISH, language, messages, t
+from bot.texts import CHINESE, ENGLISH, TRADITIONAL, language, messages, t
 from bot.ui.i18n import CatalogTranslator, cmd_text, locale_of
 
 
@@ -38,7 +38,8 @@ def test_command_descriptions_fit_discord_limits() -> None:
     ("locales", "expected"),
     [
         (("zh-CN",), CHINESE),
-        (("zh-TW",), CHINESE),
+        (("zh-TW",), TRADITIONAL),
+        (("zh-HK",), TRADITIONAL),
         (("en-US",), ENGLISH),
         (("en-GB", "zh-CN"), ENGLISH),
         (("fr", "zh-CN"), CHINESE),  # the member's locale is not served: the guild's is

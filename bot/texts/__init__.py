@@ -8,7 +8,8 @@
 
 Entries live in `bot/texts/catalog/<area>.py` as `MESSAGES = {"key": {"en": ..., "zh-CN": ...}}` so each
 feature keeps its own strings; they are merged here into one key space. Placeholders use
-`str.format` names, and both languages of an entry use the same names.
+`str.format` names, and both languages of an entry use the same names. Traditional Chinese
+(zh-TW) is converted from the Simplified text (bot/texts/traditional.py).
 """
 
 from __future__ import annotations
@@ -25,7 +26,10 @@ import bot.texts.catalog
 
 ENGLISH = "en"
 CHINESE = "zh-CN"
-LANGUAGES = (ENGLISH, CHINESE)
+TRADITIONAL = "zh-TW"
+LANGUAGES = (ENGLISH, CHINESE)  # written by hand; TRADITIONAL is converted from CHINESE
+# Locales read in Traditional characters: Taiwan, Hong Kong, Macau.
+_TRADITIONAL_LOCALES = ("zh-tw", "zh-hk", "zh-mo", "zh-hant")
 
 
 @cache
@@ -40,12 +44,22 @@ def messages() -> Mapping[str, Mapping[str, str]]:
     return merged
 
 
+@cache
+def traditional_messages() -> Mapping[str, str]:
+    """key -> zh-TW text, converted once from zh-CN."""
+    from bot.texts.traditional import to_traditional  # only a process that meets a zh-TW member loads OpenCC
+
+    return {key: to_traditional(entry[CHINESE]) for key, entry in messages().items() if CHINESE in entry}
+
+
 def language(*locales: str | None) -> str:
     """The first locale we can serve, from the most specific (member) to the least (guild)."""
     for locale in locales:
         if not locale:
             continue
         value = str(locale)
+        if value.lower().startswith(_TRADITIONAL_LOCALES):
+            return TRADITIONAL
         if value.lower().startswith("zh"):
             return CHINESE
         if value.lower().startswith("en"):
@@ -56,7 +70,11 @@ def language(*locales: str | None) -> str:
 def t(key: str, locale: str | None = None, /, **params: object) -> str:
     """Render message `key` in `locale` (falling back to English); `Msg` parameters render in it too."""
     entry = messages()[key]
-    text = entry.get(language(locale)) or entry[ENGLISH]
+    lang = language(locale)
+    if lang == TRADITIONAL:
+        text = traditional_messages().get(key) or entry[ENGLISH]
+    else:
+        text = entry.get(lang) or entry[ENGLISH]
     if not params:
         return text
     rendered = {k: v.render(locale) if isinstance(v, Msg) else v for k, v in params.items()}

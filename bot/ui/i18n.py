@@ -2,7 +2,7 @@
 
 Command and option names stay English everywhere (members share commands in chat); descriptions,
 choice names and message context menu names carry a catalog key and are sent to Discord with
-their zh-CN translation.
+their zh-CN translation and the zh-TW one converted from it.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import discord
 from discord import app_commands
 from discord.app_commands import TranslationContextLocation, TranslationContextTypes, locale_str
 
-from bot.texts import CHINESE, ENGLISH, language, messages
+from bot.texts import CHINESE, ENGLISH, language, messages, traditional_messages
 
 # Names are identifiers members type; only descriptions and choice names get translated.
 _UNTRANSLATED = frozenset(
@@ -29,12 +29,12 @@ def cmd_text(key: str) -> locale_str:
 
 
 class CatalogTranslator(app_commands.Translator):
-    """Gives Discord the zh-CN text of every description that names a catalog key."""
+    """Gives Discord the zh-CN and zh-TW text of every description that names a catalog key."""
 
     async def translate(
         self, string: locale_str, locale: discord.Locale, context: TranslationContextTypes
     ) -> str | None:
-        if locale is not discord.Locale.chinese:
+        if locale not in (discord.Locale.chinese, discord.Locale.taiwan_chinese):
             return None
         # A context menu's name is what members see in the Apps menu, not something they type.
         if context.location in _UNTRANSLATED and not isinstance(context.data, app_commands.ContextMenu):
@@ -42,6 +42,8 @@ class CatalogTranslator(app_commands.Translator):
         key = string.extras.get("key")
         if key is None:
             return None
+        if locale is discord.Locale.taiwan_chinese:
+            return traditional_messages().get(key)
         return messages()[key].get(CHINESE)
 
 

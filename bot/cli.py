@@ -513,6 +513,9 @@ def cmd_check(args: argparse.Namespace, console: Console) -> int:
         return EXIT_FAILED
     where = "simulator (in-process)" if settings.use_simulator else settings.runninghub_base_url
     console.print(f"settings: ok (RunningHub {where}, database {settings.database_path})")
+    for side, proxy in (("Discord", settings.discord_proxy), ("RunningHub", net.runninghub_proxy(settings))):
+        if proxy is not None:
+            console.print(f"settings: {side} is reached through the proxy {proxy.address}")
     if not settings.discord_token:
         console.print("settings: DISCORD_TOKEN is not set; `python -m bot run` needs it")
         ok = False

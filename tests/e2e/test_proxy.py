@@ -189,4 +189,5 @@ async def test_check_through_a_refusing_proxy_says_so(tmp_path: Path, unused_tcp
         f"Cannot reach RunningHub at https://www.runninghub.cn through the proxy socks5://127.0.0.1:{unused_tcp_port}"
         in out
     )
+    assert f"settings: RunningHub is reached through the proxy socks5://127.0.0.1:{unused_tcp_port}" in out
     assert PROXY_PASSWORD not in out + err and "Traceback" not in out + err

@@ -138,7 +138,10 @@ async def test_descriptions_carry_chinese_localizations_and_names_stay_english(
     )
     for payload in payloads:
         if payload.get("type") == 3:  # a message menu: its name is what members read, so it is translated
-            assert payload["name_localizations"] == {"zh-CN": t("results.menu.name", "zh-CN")}
+            assert payload["name_localizations"] == {
+                "zh-CN": t("results.menu.name", "zh-CN"),
+                "zh-TW": t("results.menu.name", "zh-TW"),
+            }
             continue
         assert payload["name_localizations"] == {}
     for command, options in flatten_commands(payloads).items():

@@ -101,7 +101,7 @@ CONTRACT: dict[str, dict[str, tuple[int, bool]]] = {
 }
 # Message context menus (command type 3): English name -> its zh-CN name in the Apps menu.
 MESSAGE_COMMANDS: dict[str, dict[str, str]] = {
-    "Generate from image": {"zh-CN": "用图片生成"},
+    "Generate from image": {"zh-CN": "用图片生成", "zh-TW": "用圖片生成"},
 }
 MESSAGE_COMMAND = 3
 # top-level commands with default_member_permissions

@@ -242,7 +242,7 @@ async def test_the_menu_checks_the_real_type_of_each_image(world: World) -> None
 
 async def test_the_menu_is_named_in_chinese(world: World) -> None:  # noqa: F811
     menu = world.fake.command(MENU, world.guild, kind=3)
-    assert menu["name_localizations"] == {"zh-CN": "用图片生成"}
+    assert menu["name_localizations"] == {"zh-CN": "用图片生成", "zh-TW": "用圖片生成"}
 
 
 # ---- after a restart ------------------------------------------------------------------------------

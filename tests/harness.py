@@ -99,7 +99,7 @@ CONTRACT: dict[str, dict[str, tuple[int, bool]]] = {
     "workflow show": {"alias": (S, True)},
     "workflow reload": {},
 }
-# Message context menus (command type 3): English name -> its zh-CN name in the Apps menu.
+# Message context menus (command type 3): English name -> its Chinese names (zh-CN, zh-TW) in the Apps menu.
 MESSAGE_COMMANDS: dict[str, dict[str, str]] = {
     "Generate from image": {"zh-CN": "用图片生成", "zh-TW": "用圖片生成"},
 }

@@ -15,6 +15,7 @@ from typing import Any
 import discord
 
 from bot.db.journal import Job
+from bot.jobs.inputs import SEED, JobInputs
 from bot.texts import t
 from bot.texts.format import clip
 from bot.texts.results import Card, edit_title, image_title
@@ -60,7 +61,8 @@ def is_image(attachment: discord.Attachment) -> bool:
 # ---- modals ----------------------------------------------------------------------------------
 
 
-def _add_fields(modal: discord.ui.Modal, workflow: Workflow, locale: str | None, prompt: str, params: str) -> None:
+def _add_fields(modal: discord.ui.Modal, workflow: Workflow, locale: str | None, prompt: str, params: str,
+                hint: str = "results.field.params_hint") -> None:
     prompt_input = workflow.input("prompt")
     if prompt_input is not None:
         limit = min(TEXT_INPUT_LIMIT, prompt_input.max_length or TEXT_INPUT_LIMIT)
@@ -74,7 +76,7 @@ def _add_fields(modal: discord.ui.Modal, workflow: Workflow, locale: str | None,
     if workflow.params:
         modal.add_item(discord.ui.Label(
             text=t("results.field.params", locale),
-            description=t("results.field.params_hint", locale),
+            description=t(hint, locale),
             component=discord.ui.TextInput(
                 custom_id=PARAMS_FIELD, style=discord.TextStyle.paragraph,
                 default=params[:TEXT_INPUT_LIMIT] or None, required=False, max_length=TEXT_INPUT_LIMIT,
@@ -86,7 +88,8 @@ def edit_modal(job: Job, workflow: Workflow, prompt: str, params: str, locale: s
     """Pre-filled with the job's prompt and params (the seed it used included)."""
     modal = discord.ui.Modal(title=edit_title(job, locale), custom_id=EDIT_FORM.format(job=job.id),
                              timeout=MODAL_LIFETIME)
-    _add_fields(modal, workflow, locale, prompt, params)
+    hint = "results.field.seed_hint" if SEED in JobInputs.from_json(job.inputs).params else "results.field.params_hint"
+    _add_fields(modal, workflow, locale, prompt, params, hint)
     return modal
 
 

@@ -24,6 +24,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "Leave empty for the defaults; see /workflows",
         "zh-CN": "留空则使用默认值；可用参数见 /workflows",
     },
+    "results.field.seed_hint": {
+        "en": "Keep the seed to repeat the picture; delete it for a new one",
+        "zh-CN": "保留 seed 可重现同一张图；删掉则随机抽取新种子",
+    },
     # --- the "Generate from image" message menu ----------------------------------------------
     "results.menu.name": {"en": "Generate from image", "zh-CN": "用图片生成"},
     "results.menu.pick": {

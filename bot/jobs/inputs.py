@@ -4,8 +4,9 @@ The record keeps what the member gave (prompt, params, the names of their files)
 added (a drawn seed), where RunningHub holds the uploads, and the nodeInfoList the scheduler
 sends. Re-run and edit start from it, so a result can be rebuilt without the member's files.
 
-Seeds: when an alias has an integer `seed` param with no default and the member set none, the
-bot draws one, so every result names the seed that made it. Re-run draws a new seed when the
+Seeds: when an alias has an integer `seed` param and the member set none, the bot draws one (a
+`default` is the seed saved in the workflow, not a choice: every run would make the same picture),
+so every result names the seed that made it. Re-run draws a new seed when the
 seed was drawn (a variation) and keeps one the member typed (a repeat); edit shows the seed in
 its params text and keeps it unless the member changes it, and a kept drawn seed still counts
 as drawn.
@@ -77,9 +78,9 @@ def target_of(workflow: Workflow) -> dict[str, Any]:
 
 
 def seed_input(workflow: Workflow) -> WorkflowInput | None:
-    """The alias's seed param when the bot may draw it: an integer with no default."""
+    """The alias's seed param when the bot may draw it: an integer."""
     item = workflow.input(SEED)
-    if item is None or not item.is_param or item.kind != "int" or item.default is not None:
+    if item is None or not item.is_param or item.kind != "int":
         return None
     return item
 

@@ -44,12 +44,13 @@ def test_a_seed_is_drawn_only_when_the_alias_takes_one_and_none_was_given() -> N
     assert with_seed(workflow(STEPS), {}, rng) == ({}, False)
 
 
-def test_a_seed_with_a_default_or_of_another_kind_is_left_alone() -> None:
-    fixed = WorkflowInput(name="seed", kind="int", node_id="3", field="seed", default=42)
+def test_a_seed_default_is_no_reason_to_repeat_it_but_a_seed_of_another_kind_is_left_alone() -> None:
+    saved = WorkflowInput(name="seed", kind="int", node_id="3", field="seed", default=42, min=0, max=2**32)
     text = WorkflowInput(name="seed", kind="text", node_id="3", field="seed")
-    assert seed_input(workflow(fixed)) is None
+    values, drawn = with_seed(workflow(saved), {}, random.Random(1))
+    assert drawn and values["seed"] != 42
     assert seed_input(workflow(text)) is None
-    assert with_seed(workflow(fixed), {}, random.Random(1)) == ({}, False)
+    assert with_seed(workflow(text), {}, random.Random(1)) == ({}, False)
 
 
 @given(st.integers(0, 2**53 - 2), st.integers(0, 2**40), st.integers(0, 1000))

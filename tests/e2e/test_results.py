@@ -8,8 +8,10 @@ stops the bot, starts a new one on the same database and uses every button and t
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -17,12 +19,13 @@ import pytest
 
 from bot.runninghub.simulator import Simulator
 from bot.texts import t
-from tests.e2e.test_jobs import ALLOWANCE, MANAGE_GUILD, World, eventually, sim_options, world  # noqa: F401
-from tests.fakediscord.model import FakeInteraction, FakeMember, FakeMessage
+from tests.e2e.test_jobs import ALLOWANCE, MANAGE_GUILD, World, sim_options, world  # noqa: F401
+from tests.fakediscord.model import FakeChannel, FakeInteraction, FakeMember, FakeMessage, FakeRole
 from tests.fakediscord.plugin import fake_discord, fake_discord_server  # noqa: F401 (fixtures)
 from tests.fakediscord.server import FakeDiscord
-from tests.harness import running_bot
+from tests.harness import SHIPPED_WORKFLOWS, running_bot
 from tests.samples import png_bytes
+from tests.waiting import eventually
 
 MENU = "Generate from image"
 RED, BLUE = png_bytes((255, 0, 0)), png_bytes((0, 0, 255))
@@ -317,3 +320,162 @@ async def test_every_button_and_an_open_modal_work_after_a_restart(
 
 async def _deleted(fake: FakeDiscord, message: FakeMessage) -> bool:
     return fake.message(message.id).deleted
+
+
+# ---- the gate at every entry point ----------------------------------------------------------------
+
+PATRON_ALIASES = """
+[workflows.patron-cat]
+workflow_id = "2016195556967714818"
+description = "Z-Image for patrons"
+cost = 10
+roles = ["{patron}"]
+
+[[workflows.patron-cat.inputs]]
+name = "prompt"
+kind = "text"
+node_id = "6"
+field = "text"
+required = true
+
+[[workflows.patron-cat.inputs]]
+name = "seed"
+kind = "int"
+node_id = "3"
+field = "seed"
+min = 0
+
+[workflows.patron-animate]
+workflow_id = "1990000000000000003"
+description = "Animate for patrons"
+cost = 10
+roles = ["{patron}"]
+
+[[workflows.patron-animate.inputs]]
+name = "image"
+kind = "image"
+node_id = "52"
+field = "image"
+required = true
+
+[[workflows.patron-animate.inputs]]
+name = "prompt"
+kind = "text"
+node_id = "6"
+field = "text"
+"""
+
+
+@dataclass
+class Gated:
+    fake: FakeDiscord
+    sim: Simulator
+    bot: Any
+    general: FakeChannel
+    art: FakeChannel
+    patron: FakeRole
+    pat: FakeMember  # holds the Patron role
+    alice: FakeMember  # does not
+    mod: FakeMember
+
+    async def holds(self) -> int:
+        row = await self.bot.services.db.fetchone("SELECT COUNT(*) FROM ledger WHERE kind = 'hold'")
+        return int(row[0]) if row else 0
+
+    async def moderate(self, command: str, options: dict[str, object]) -> None:
+        name, _, sub = command.partition(" ")
+        ix = await self.fake.invoke(self.mod, self.general, name, options, subcommand=sub or None)  # type: ignore[arg-type]
+        await ix.reply()
+
+    async def start(self, member: FakeMember, alias: str, prompt: str) -> tuple[int, FakeMessage]:
+        ix = await self.fake.invoke(member, self.general, "generate", {"workflow": alias, "prompt": prompt})
+        job_id = job_number(await ix.reply())
+        result = await self.fake.wait_for_message(self.general, lambda m: f"rh:rerun:{job_id}" in m.custom_ids)
+        return job_id, result
+
+
+@pytest.fixture
+async def gated(
+    fake_discord: FakeDiscord,  # noqa: F811
+    simulator: Simulator,
+    tmp_path: Path,
+) -> AsyncIterator[Gated]:
+    guild = fake_discord.add_guild("Art Club", locale="en-US")
+    general, art = guild.add_channel("general"), guild.add_channel("art")
+    patron = guild.add_role("Patron")
+    pat, alice = guild.add_member("pat", roles=[patron]), guild.add_member("alice")
+    mod = guild.add_member("mod", permissions=MANAGE_GUILD)
+    workflows = tmp_path / "workflows.toml"
+    workflows.write_text(SHIPPED_WORKFLOWS.read_text(encoding="utf-8") + PATRON_ALIASES.format(patron=patron.id),
+                         encoding="utf-8")
+    env = {"DISCORD_GUILD_ID": str(guild.id), "DEFAULT_ALLOWANCE": str(ALLOWANCE), "WORKFLOWS_PATH": str(workflows)}
+    async with running_bot(fake_discord, tmp_path=tmp_path, simulator=simulator, env=env) as bot:
+        yield Gated(fake_discord, simulator, bot, general, art, patron, pat, alice, mod)
+
+
+async def test_without_the_role_every_entry_point_is_refused_with_nothing_held(gated: Gated) -> None:
+    g = gated
+    job_id, result = await g.start(g.pat, "patron-cat", "a cat")
+    await eventually(lambda: len(g.sim.creates()) == 1)
+    posted = g.fake.post_message(g.pat, g.general, "", files=[("a.png", RED)])
+    # Opened while Pat still holds the role: the edit form and the menu's alias list and form.
+    form = await g.fake.click(g.pat, result, f"rh:edit:{job_id}")
+    assert await form.acked() == 9
+    menu = await menu_for(g.fake, g.pat, posted)
+    assert "patron-animate" in menu.select(f"rh:pick:{posted.id}").values
+    image_form = await g.fake.choose(g.pat, menu, f"rh:pick:{posted.id}", "patron-animate")
+    assert await image_form.acked() == 9
+    holds, creates = await g.holds(), len(g.sim.creates())
+    role_refusal = t("gov.refused.alias_role", "en", alias="patron-cat", roles=g.patron.mention)
+
+    # Alice never had the role: re-run and edit refuse her, the menu does not offer the alias.
+    assert await (await g.fake.click(g.alice, result, f"rh:rerun:{job_id}")).reply() == role_refusal
+    assert await (await g.fake.click(g.alice, result, f"rh:edit:{job_id}")).reply() == role_refusal
+    alices = await menu_for(g.fake, g.alice, posted)
+    assert alices.select(f"rh:pick:{posted.id}").values == ["animate", "style-transfer", "upscale"]
+
+    # Pat loses the role: the submit of a form opened before, and a stale choice, are refused.
+    g.pat.remove_roles(g.patron)
+    await asyncio.sleep(0.1)  # the member update reaches the bot's cache
+    assert await (await g.fake.submit_modal(form, {"prompt": "a dog"})).reply() == role_refusal
+    animate_refusal = t("gov.refused.alias_role", "en", alias="patron-animate", roles=g.patron.mention)
+    assert await (await g.fake.submit_modal(image_form, {"prompt": "zoom"})).reply() == animate_refusal
+    stale = await g.fake.choose(g.pat, menu, f"rh:pick:{posted.id}", "patron-animate")
+    assert await stale.reply() == animate_refusal
+    assert await (await g.fake.click(g.pat, result, f"rh:rerun:{job_id}")).reply() == role_refusal
+
+    assert await g.holds() == holds and len(g.sim.creates()) == creates
+    assert posted.attachments[0].downloads == 0 and g.sim.uploads == {}
+
+
+async def test_in_a_disallowed_channel_every_entry_point_is_refused_with_nothing_held(gated: Gated) -> None:
+    g = gated
+    job_id, result = await g.start(g.alice, "z-image", "a cat")
+    await eventually(lambda: len(g.sim.creates()) == 1)
+    posted = g.fake.post_message(g.alice, g.general, "", files=[("a.png", RED), ("b.png", BLUE)])
+    form = await g.fake.click(g.alice, result, f"rh:edit:{job_id}")
+    assert await form.acked() == 9
+    menu = await menu_for(g.fake, g.alice, posted)
+    image_form = await g.fake.choose(g.alice, menu, f"rh:pick:{posted.id}", "animate")
+    assert await image_form.acked() == 9
+    holds, creates = await g.holds(), len(g.sim.creates())
+
+    await g.moderate("settings channels", {"action": "add", "channel": g.art})
+    refusal = t("gov.refused.channel", "en", channels=g.art.mention)
+    assert await (await g.fake.click(g.alice, result, f"rh:rerun:{job_id}")).reply() == refusal
+    assert await (await g.fake.click(g.alice, result, f"rh:edit:{job_id}")).reply() == refusal
+    assert await (await g.fake.submit_modal(form, {"prompt": "a dog"})).reply() == refusal
+    assert await (await g.fake.invoke_message_command(g.alice, posted, MENU)).reply() == refusal
+    assert await (await g.fake.choose(g.alice, menu, f"rh:pick:{posted.id}", "style-transfer")).reply() == refusal
+    assert await (await g.fake.submit_modal(image_form, {"prompt": "zoom"})).reply() == refusal
+
+    assert await g.holds() == holds and len(g.sim.creates()) == creates
+    assert [a.downloads for a in posted.attachments] == [0, 0] and g.sim.uploads == {}
+
+
+async def menu_for(fake: FakeDiscord, member: FakeMember, message: FakeMessage) -> FakeMessage:
+    """The ephemeral alias select the menu answers with."""
+    ix = await fake.invoke_message_command(member, message, MENU)
+    await ix.reply()
+    assert ix.original is not None, await ix.reply()
+    return ix.original

@@ -243,6 +243,18 @@ async def test_the_menu_checks_the_real_type_of_each_image(world: World) -> None
     assert await world.balance(world.alice) in (None, (ALLOWANCE, 0))
 
 
+async def test_the_menu_refuses_an_image_over_runninghubs_limit_before_downloading_it(world: World) -> None:  # noqa: F811
+    posted = world.fake.post_message(world.bob, world.channel, "", files=[("huge.png", RED)])
+    posted.attachments[0].size = 31 * 1024 * 1024  # what Discord announces for the file
+    ix = await menu_on(world, world.alice, posted)
+    assert ix.original is not None
+    choice = await world.fake.choose(world.alice, ix.original, f"rh:pick:{posted.id}", "upscale")
+    assert await choice.acked() == 9
+    text = await (await world.fake.submit_modal(choice, {})).reply()
+    assert text == t("workflow.file_too_large", "en", filename="huge.png", size_mb="31.0", limit_mb=30)
+    assert posted.attachments[0].downloads == 0 and await world.count("jobs") == 0
+
+
 async def test_the_menu_is_named_in_chinese(world: World) -> None:  # noqa: F811
     menu = world.fake.command(MENU, world.guild, kind=3)
     assert menu["name_localizations"] == {"zh-CN": "用图片生成", "zh-TW": "用圖片生成"}

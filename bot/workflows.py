@@ -2,7 +2,7 @@
 
 Pure: the only I/O is reading the TOML file. A bad file raises `WorkflowConfigError` with one line
 naming the alias, the key and the reason, so the bot refuses to start instead of failing later
-in front of a member. Bad member input raises `UserError` with a key of bot/catalog/workflows.py.
+in front of a member. Bad member input raises `UserError` with a key of bot/texts/catalog/workflows.py.
 """
 
 from __future__ import annotations

@@ -1,1 +1,1 @@
-"""Message catalog entries, one module per feature area (see bot/messages.py)."""
+"""Message catalog entries, one module per feature area (merged by bot.texts.messages())."""

@@ -89,6 +89,29 @@ def period_key(period: str, at: float) -> str | None:
     return None
 
 
+def _period_of(key: str) -> str:
+    """Which kind of period a refill key names: '2026-11-24' daily, '2026-W48' weekly, '2026-11' monthly."""
+    if "-W" in key:
+        return "weekly"
+    return "daily" if len(key) == 10 else "monthly" if len(key) == 7 else key
+
+
+def refill_due(stored: str | None, key: str) -> bool:
+    """Whether the member was not yet topped up in the period `key`.
+
+    `stored` holds the last key of each kind of period the member was topped up in ('|' between
+    them), so a member whose roles change the period that applies (a daily server allowance, a
+    weekly role's) is topped up once per period of each kind, however often the role comes and goes.
+    """
+    return key not in (stored or "").split("|")
+
+
+def with_refill_key(stored: str | None, key: str) -> str:
+    """`stored` with `key` in place of the last key of its kind ("start" goes once a period applies)."""
+    kept = [k for k in (stored or "").split("|") if k and k != NO_PERIOD_KEY and _period_of(k) != _period_of(key)]
+    return "|".join(sorted([*kept, key], key=lambda k: PERIODS.index(_period_of(k))))
+
+
 def next_period_start(period: str, at: float) -> datetime | None:
     """When the period after the one containing `at` begins (UTC), or None for "none"."""
     moment = datetime.fromtimestamp(at, UTC)
@@ -242,7 +265,7 @@ class Ledger:
         row = (await self.db.fetchall(_MEMBER_SQL, (guild_id, member_id, guild_id)))[0]
         policy = await self._with_roles(self.db.conn, guild_id, self._policy_from(row[3], row[4]), role_ids)
         key = period_key(policy.period, now)
-        if row[0] is not None and (key is None or key == row[2]):
+        if row[0] is not None and (key is None or not refill_due(row[2], key)):
             return self._balance(guild_id, member_id, int(row[0]), int(row[1]), policy, now)
         async with self.db.transaction() as conn:
             member = await self._ensure(conn, guild_id, member_id, now, role_ids)
@@ -427,10 +450,10 @@ class Ledger:
                 await self._move(conn, member, "refill", start, 0, now, reason="starting allowance")
             return member
         member = _Member(guild_id, member_id, int(row[0]), int(row[1]), policy)
-        if key is not None and key != row[2]:
+        if key is not None and refill_due(row[2], key):
             await conn.execute(
                 "UPDATE balances SET refill_key = ? WHERE guild_id = ? AND member_id = ?",
-                (key, guild_id, member_id),
+                (with_refill_key(row[2], key), guild_id, member_id),
             )
             top_up = policy.allowance - member.available  # never reduces; held coins don't count
             if top_up > 0:

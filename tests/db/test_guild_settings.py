@@ -209,3 +209,22 @@ async def test_a_hold_refills_with_the_roles_the_caller_passes(db: Database, clo
         balance = await ledger.hold_in(conn, G, ALICE, job, 150, role_ids=[PATRON])
     assert (balance.available, balance.held) == (50, 150)
     assert await check_invariants(db) == []
+
+
+async def test_a_role_that_comes_and_goes_tops_up_once_per_period(db: Database, clock: Clock) -> None:
+    ledger = Ledger(db, default_allowance=0, clock=clock)
+    await ledger.set_policy(G, 10, "daily", MOD)
+    await ledger.set_policy(G, 300, "weekly", MOD, role_id=PATRON)
+    assert (await ledger.balance(G, ALICE, role_ids=[PATRON])).available == 300  # a Tuesday
+    await ledger.take(G, ALICE, 300, MOD, None, role_ids=[PATRON])
+    # The role is taken away and given back within the week: no second weekly top-up.
+    assert (await ledger.balance(G, ALICE)).available == 10  # the daily allowance applies meanwhile
+    assert (await ledger.balance(G, ALICE, role_ids=[PATRON])).available == 10
+    clock.set("2026-11-25T09:00")  # the next day: the daily period is new, the weekly one is not
+    assert (await ledger.balance(G, ALICE, role_ids=[PATRON])).available == 10
+    assert (await ledger.balance(G, ALICE)).available == 10  # 10 already: nothing to top up
+    clock.set("2026-11-30T09:00")  # the next week
+    assert (await ledger.balance(G, ALICE, role_ids=[PATRON])).available == 300
+    row = await db.fetchone("SELECT refill_key FROM balances WHERE guild_id = ? AND member_id = ?", (G, ALICE))
+    assert row is not None and row[0] == "2026-11-25|2026-W49"
+    assert await check_invariants(db) == []

@@ -543,7 +543,7 @@ class Model:
     default: int
     now: float = START
     policies: dict[int, tuple[int, str]] = field(default_factory=dict)
-    members: dict[tuple[int, int], list] = field(default_factory=dict)  # [available, held, key]
+    members: dict[tuple[int, int], list] = field(default_factory=dict)  # [available, held, {period: key}]
     jobs: dict[int, list] = field(default_factory=dict)  # id -> [guild, member, cost, settled]
 
     def seen(self, guild_id: int, member_id: int) -> list:
@@ -552,11 +552,13 @@ class Model:
         key = model_key(period, self.now)
         current = self.members.get((guild_id, member_id))
         if current is None:
-            return [allowance, 0, key or "start"]
-        available, held, stored_key = current
-        if key is not None and key != stored_key:
-            return [max(available, allowance), held, key]
-        return list(current)
+            return [allowance, 0, {period: key} if key else {}]
+        available, held, keys = current
+        # Topped up once per period of each kind: a policy switched away and back within one
+        # period does not top up again.
+        if key is not None and keys.get(period) != key:
+            return [max(available, allowance), held, {**keys, period: key}]
+        return [available, held, dict(keys)]
 
 
 class LedgerMachine(RuleBasedStateMachine):

@@ -21,7 +21,11 @@ class DatabaseError(Exception):
 
 
 def migration_files() -> list[tuple[int, str, str]]:
-    """(number, name, sql) for every `migrations/NNN_name.sql`, in order."""
+    """(number, name, sql) for every `migrations/NNN_name.sql`, in order.
+
+    Numbers are reserved per piece of work and may land in any order, so gaps are allowed; each
+    migration is recorded by number once applied (see `Database.migrate`).
+    """
     found: list[tuple[int, str, str]] = []
     for entry in resources.files("bot.db").joinpath("migrations").iterdir():
         name = entry.name
@@ -31,9 +35,14 @@ def migration_files() -> list[tuple[int, str, str]]:
         found.append((number, name, entry.read_text(encoding="utf-8")))
     found.sort()
     numbers = [n for n, _, _ in found]
-    if numbers != list(range(1, len(numbers) + 1)):
-        raise DatabaseError(f"migrations must be numbered 1..n without gaps, found {numbers}")
+    if len(set(numbers)) != len(numbers) or (numbers and numbers[0] < 1):
+        raise DatabaseError(f"migrations must have distinct positive numbers, found {numbers}")
     return found
+
+
+def schema_version() -> int:
+    """The user_version of a fully migrated database: the highest migration number."""
+    return max((n for n, _, _ in migration_files()), default=0)
 
 
 class Database:
@@ -108,27 +117,56 @@ class Database:
         await self.conn.close()
 
     async def migrate(self) -> int:
-        """Apply every pending migration in one transaction; return the schema version."""
+        """Apply every migration not applied yet, in number order, in one transaction.
+
+        Each applied number is recorded in `schema_migrations`, so a migration numbered below one
+        already applied (work that landed later than a higher number) is still applied.
+        `user_version` holds the highest number, for a quick check and for older tools.
+        """
         files = migration_files()
+        known = {number for number, _, _ in files}
+        newest = max(known, default=0)
         current = await self._user_version()
-        if current > len(files):
+        if current > newest:
             raise DatabaseError(
-                f"the database {self.path} is at schema version {current},"
-                f" newer than this bot knows ({len(files)})"
+                f"the database {self.path} is at schema version {current}, newer than this bot knows ({newest})"
             )
-        if current == len(files):
+        if current == newest and known <= await self._applied():
             return current
         async with self.transaction() as conn:
             # read again under the write lock: another process may have migrated meanwhile
-            current = await self._user_version()
+            await conn.execute(
+                "CREATE TABLE IF NOT EXISTS schema_migrations (number INTEGER PRIMARY KEY, name TEXT NOT NULL)"
+            )
+            applied = await self._applied()
+            if not applied:
+                # A database from before this table: its migrations were 1..user_version, gapless.
+                current = await self._user_version()
+                applied = {n for n in known if n <= current}
+                await conn.executemany(
+                    "INSERT INTO schema_migrations (number, name) VALUES (?, ?)",
+                    [(n, name) for n, name, _ in files if n in applied],
+                )
+            if applied - known:
+                raise DatabaseError(
+                    f"the database {self.path} has migrations {sorted(applied - known)} that this bot does not know"
+                )
             for number, name, sql in files:
-                if number <= current:
+                if number in applied:
                     continue
                 log.info("applying migration %s", name)
                 for statement in _split_sql(sql):
                     await conn.execute(statement)
-                await conn.execute(f"PRAGMA user_version = {number}")
-        return len(files)
+                await conn.execute("INSERT INTO schema_migrations (number, name) VALUES (?, ?)", (number, name))
+            await conn.execute(f"PRAGMA user_version = {newest}")
+        return newest
+
+    async def _applied(self) -> set[int]:
+        try:
+            rows = await self.conn.execute_fetchall("SELECT number FROM schema_migrations")
+        except sqlite3.OperationalError:  # no such table yet
+            return set()
+        return {int(r[0]) for r in rows}
 
     async def _user_version(self) -> int:
         async with self.conn.execute("PRAGMA user_version") as cur:

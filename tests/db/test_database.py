@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.db.database import Database, DatabaseError, migration_files
+from bot.db.database import Database, DatabaseError, migration_files, schema_version
 
 
 async def test_fresh_file_is_migrated_to_the_newest_version(tmp_path: Path) -> None:
@@ -17,7 +17,7 @@ async def test_fresh_file_is_migrated_to_the_newest_version(tmp_path: Path) -> N
     db = await Database.open(path)
     try:
         row = await db.fetchone("PRAGMA user_version")
-        assert row is not None and row[0] == len(migration_files())
+        assert row is not None and row[0] == schema_version()
         tables = {r[0] for r in await db.fetchall("SELECT name FROM sqlite_master WHERE type = 'table'")}
         assert {"guild_policy", "balances", "jobs", "job_outputs", "ledger", "meta"} <= tables
     finally:
@@ -41,7 +41,7 @@ async def test_reopening_applies_nothing_and_keeps_the_data(
         assert not [r for r in caplog.records if "applying migration" in r.getMessage()]
         assert await db.get_meta("commands") == "abc"
         row = await db.fetchone("PRAGMA user_version")
-        assert row is not None and row[0] == len(migration_files())
+        assert row is not None and row[0] == schema_version()
     finally:
         await db.close()
 
@@ -72,7 +72,7 @@ async def test_wal_and_foreign_keys_are_on(tmp_path: Path) -> None:
 async def test_a_database_newer_than_the_bot_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "bot.db"
     plain = sqlite3.connect(path)
-    plain.execute(f"PRAGMA user_version = {len(migration_files()) + 1}")
+    plain.execute(f"PRAGMA user_version = {schema_version() + 1}")
     plain.close()
     with pytest.raises(DatabaseError, match="newer than this bot knows"):
         await Database.open(path)
@@ -87,7 +87,7 @@ async def test_several_openers_of_a_fresh_file_migrate_it_once(tmp_path: Path) -
         assert len(dbs) == len(opened), [e for e in opened if not isinstance(e, Database)]
         for db in dbs:
             row = await db.fetchone("PRAGMA user_version")
-            assert row is not None and row[0] == len(migration_files())
+            assert row is not None and row[0] == schema_version()
     finally:
         for db in dbs:
             await db.close()
@@ -168,5 +168,53 @@ async def test_a_transaction_cancelled_inside_rolls_back(tmp_path: Path) -> None
         await db.set_meta("kept", "1")
         rows = await db.fetchall("SELECT key FROM meta")
         assert [r[0] for r in rows] == ["kept"]
+    finally:
+        await db.close()
+
+
+def _files(*numbers: int) -> list[tuple[int, str, str]]:
+    return [(n, f"{n:03d}_t{n}.sql", f"CREATE TABLE t{n} (x INTEGER);") for n in numbers]
+
+
+async def test_a_migration_numbered_below_one_already_applied_is_still_applied(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Numbers are reserved per piece of work and land in any order: 7 may be applied before 3 exists.
+    import bot.db.database as database
+
+    path = tmp_path / "bot.db"
+    monkeypatch.setattr(database, "migration_files", lambda: _files(1, 2, 7))
+    db = await Database.open(path)
+    await db.close()
+    monkeypatch.setattr(database, "migration_files", lambda: _files(1, 2, 3, 7))
+    db = await Database.open(path)
+    try:
+        tables = {r[0] for r in await db.fetchall("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        assert {"t1", "t2", "t3", "t7"} <= tables
+        applied = [r[0] for r in await db.fetchall("SELECT number FROM schema_migrations ORDER BY number")]
+        assert applied == [1, 2, 3, 7]
+        row = await db.fetchone("PRAGMA user_version")
+        assert row is not None and row[0] == 7
+    finally:
+        await db.close()
+
+
+async def test_a_database_from_before_the_migrations_table_keeps_what_it_had(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import bot.db.database as database
+
+    path = tmp_path / "bot.db"
+    plain = sqlite3.connect(path)
+    plain.execute("CREATE TABLE t1 (x INTEGER)")
+    plain.execute("CREATE TABLE t2 (x INTEGER)")
+    plain.execute("PRAGMA user_version = 2")
+    plain.commit()
+    plain.close()
+    monkeypatch.setattr(database, "migration_files", lambda: _files(1, 2, 7))
+    db = await Database.open(path)  # would fail with "table t1 already exists" if 1 ran again
+    try:
+        applied = [r[0] for r in await db.fetchall("SELECT number FROM schema_migrations ORDER BY number")]
+        assert applied == [1, 2, 7]
     finally:
         await db.close()

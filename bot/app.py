@@ -35,6 +35,7 @@ from bot.jobs.notifier import Notifier
 from bot.jobs.service import JobService
 from bot.jobs.webhook import WebhookReceiver
 from bot.runninghub.client import RunningHubClient
+from bot.runninghub.pool import KeyPool
 from bot.workflow_admin import WorkflowAdmin
 from bot.workflows import WorkflowRegistry, load_workflows
 
@@ -138,9 +139,24 @@ def build_services(
     runninghub = RunningHubClient(
         resources.session, resources.runninghub_url, settings.runninghub_api_key, **dict(client_options or {})
     )
+
+    async def tell_moderators(message: str, params: dict[str, object]) -> None:
+        await modlog.notice_all(message, **params)  # news about the whole bot: every guild's modlog
+
+    def client_for(api_key: str) -> RunningHubClient:
+        # One client per key of the pool; the first key's is the bot's own (CLI-style calls use it).
+        if api_key == settings.runninghub_api_key:
+            return runninghub
+        return RunningHubClient(resources.session, resources.runninghub_url, api_key, **dict(client_options or {}))
+
+    options: dict[str, Any] = {
+        "pool": KeyPool.build(settings.runninghub_pool(), client_for),
+        "tell_moderators": tell_moderators,
+        **dict(job_options or {}),
+    }
     jobs = JobService(
         settings=settings, journal=journal, ledger=ledger, registry=resources.workflows, client=runninghub,
-        session=resources.session, notifier=notifier, gate=gate, clock=clock, **dict(job_options or {}),
+        session=resources.session, notifier=notifier, gate=gate, clock=clock, **options,
     )
     webhook = None
     if settings.webhooks_enabled and settings.webhook_secret:

@@ -83,9 +83,10 @@ class Proxy:
 class Settings:
     discord_token: str | None = field(default=None, repr=False)
     guild_ids: tuple[int, ...] = ()
-    runninghub_api_key: str = field(default="", repr=False)
+    # One or more keys (a pool of accounts), each with its own number of tasks at once.
+    runninghub_api_keys: tuple[str, ...] = field(default=(), repr=False)
     runninghub_base_url: str = CN_BASE_URL
-    runninghub_concurrency: int = 1
+    runninghub_concurrencies: tuple[int, ...] = (1,)
     database_path: Path = Path("data/bot.db")
     workflows_path: Path = Path("data/workflows.toml")
     poll_interval: float = 5.0
@@ -107,9 +108,23 @@ class Settings:
     def webhooks_enabled(self) -> bool:
         return bool(self.webhook_url)
 
+    @property
+    def runninghub_api_key(self) -> str:
+        """The first key: what single-account tools (generate, inspect, check's workflow pass) use."""
+        return self.runninghub_api_keys[0] if self.runninghub_api_keys else ""
+
+    @property
+    def runninghub_concurrency(self) -> int:
+        """Tasks at once over the whole pool."""
+        return sum(self.runninghub_concurrencies)
+
+    def runninghub_pool(self) -> list[tuple[str, int]]:
+        """(key, concurrency) for each key of the pool, in the order given."""
+        return list(zip(self.runninghub_api_keys, self.runninghub_concurrencies, strict=True))
+
     def secrets(self) -> list[str]:
         """Values that must never reach a log line or a message."""
-        found = [s for s in (self.discord_token, self.runninghub_api_key, self.webhook_secret) if s]
+        found = [s for s in (self.discord_token, *self.runninghub_api_keys, self.webhook_secret) if s]
         for proxy in (self.discord_proxy, self.runninghub_proxy):
             found += proxy.secrets() if proxy is not None else []
         return found
@@ -217,6 +232,33 @@ def _proxy(name: str, raw: str) -> Proxy:
     )
 
 
+def _api_keys(raw: str) -> tuple[str, ...]:
+    keys = tuple(part.strip() for part in raw.split(","))
+    if any(not k for k in keys):
+        raise ConfigError("RUNNINGHUB_API_KEY must be one key or keys separated by commas, with none empty")
+    if any(not k.isascii() or not k.isprintable() or " " in k for k in keys):
+        # Never echo the value: it is a secret.
+        raise ConfigError("RUNNINGHUB_API_KEY must be plain ASCII without spaces (several keys: commas between)")
+    if len(set(keys)) != len(keys):
+        raise ConfigError("RUNNINGHUB_API_KEY names the same key twice")
+    return keys
+
+
+def _concurrencies(raw: str | None, count: int) -> tuple[int, ...]:
+    name = "RUNNINGHUB_CONCURRENCY"
+    if raw is None or raw.strip() == "":
+        return (1,) * count
+    parts = [p for p in raw.replace(" ", "").split(",")]
+    if len(parts) == 1:
+        return (_int(name, parts[0], minimum=1, maximum=1000),) * count
+    if len(parts) != count:
+        raise ConfigError(
+            f"{name} must be one number or a comma list with one number per key of RUNNINGHUB_API_KEY "
+            f"({count}), got {len(parts)}"
+        )
+    return tuple(_int(name, p, minimum=1, maximum=1000) for p in parts)
+
+
 def settings_from_mapping(env: Mapping[str, str]) -> Settings:
     """Build settings from a plain mapping (tests pass a dict; `load_settings` passes the environment)."""
 
@@ -227,10 +269,12 @@ def settings_from_mapping(env: Mapping[str, str]) -> Settings:
         return parse(name, raw)
 
     base_url = get("RUNNINGHUB_BASE_URL", lambda _n, r: _base_url(r), CN_BASE_URL)
-    api_key = (env.get("RUNNINGHUB_API_KEY") or "").strip()
-    if base_url == SIMULATOR:
-        api_key = api_key or SIMULATOR_API_KEY
-    elif not api_key:
+    raw_keys = (env.get("RUNNINGHUB_API_KEY") or "").strip()
+    if raw_keys:
+        api_keys = _api_keys(raw_keys)
+    elif base_url == SIMULATOR:
+        api_keys = (SIMULATOR_API_KEY,)
+    else:
         raise ConfigError(
             "RUNNINGHUB_API_KEY is not set: copy the 32-character key from RunningHub's API console "
             "(or set RUNNINGHUB_BASE_URL=simulator to try the bot offline)"
@@ -247,11 +291,9 @@ def settings_from_mapping(env: Mapping[str, str]) -> Settings:
     return Settings(
         discord_token=token,
         guild_ids=get("DISCORD_GUILD_ID", _ids, ()),
-        runninghub_api_key=api_key,
+        runninghub_api_keys=api_keys,
         runninghub_base_url=base_url,
-        runninghub_concurrency=get(
-            "RUNNINGHUB_CONCURRENCY", lambda n, r: _int(n, r, minimum=1, maximum=1000), 1
-        ),
+        runninghub_concurrencies=_concurrencies(env.get("RUNNINGHUB_CONCURRENCY"), len(api_keys)),
         database_path=Path(get("DATABASE_PATH", lambda _n, r: r.strip(), "data/bot.db")),
         workflows_path=Path(get("WORKFLOWS_PATH", lambda _n, r: r.strip(), "data/workflows.toml")),
         poll_interval=get("POLL_INTERVAL", lambda n, r: _float(n, r, minimum=0.05), 5.0),

@@ -66,6 +66,7 @@ class Job:
     delivery_attempts: int = 0
     next_delivery_at: float = 0.0
     notified_at: float | None = None
+    api_key_id: str | None = None  # fingerprint of the pool key its task belongs to (None: the first key)
     outputs: tuple[JobOutput, ...] = field(default=())
 
     @property
@@ -218,8 +219,25 @@ class Journal:
         """preparing -> pending, once the inputs are uploaded."""
         return await self.transition(job_id, (JobState.PREPARING,), JobState.PENDING, inputs=json.dumps(inputs))
 
-    async def claim_submit(self, job_id: int) -> bool:
-        return await self.transition(job_id, (JobState.PENDING,), JobState.SUBMITTING, submitted_at=self.clock())
+    async def set_inputs(self, job_id: int, inputs: dict[str, Any]) -> bool:
+        """Replace a pending job's inputs (its files were uploaded for the key about to run it)."""
+        return await self.db.execute(
+            "UPDATE jobs SET inputs = ?, updated_at = ? WHERE id = ? AND state = ?",
+            (json.dumps(inputs), self.clock(), job_id, JobState.PENDING),
+        ) == 1
+
+    async def postpone(self, job_id: int, delay: float) -> bool:
+        """A pending job is not tried again for `delay` seconds (its upload failed on the way)."""
+        return await self.db.execute(
+            "UPDATE jobs SET attempts = attempts + 1, next_attempt_at = ?, updated_at = ? WHERE id = ? AND state = ?",
+            (self.clock() + delay, self.clock(), job_id, JobState.PENDING),
+        ) == 1
+
+    async def claim_submit(self, job_id: int, api_key_id: str | None = None) -> bool:
+        """pending -> submitting on the given pool key (recorded first: a crash leaves it known)."""
+        return await self.transition(
+            job_id, (JobState.PENDING,), JobState.SUBMITTING, submitted_at=self.clock(), api_key_id=api_key_id
+        )
 
     async def submitted(self, job_id: int, task_id: str, running: bool = False) -> bool:
         now = self.clock()
@@ -229,11 +247,12 @@ class Journal:
         )
 
     async def retry_later(self, job_id: int, delay: float) -> bool:
-        """submitting -> pending after a capacity refusal (421/415): nothing was created."""
+        """submitting -> pending after a refusal (421/415 capacity, 802 key): nothing was created.
+        The job may then go to any key."""
         async with self.db.transaction() as conn:
             cur = await conn.execute(
                 "UPDATE jobs SET state = ?, attempts = attempts + 1, next_attempt_at = ?, submitted_at = NULL,"
-                " updated_at = ? WHERE id = ? AND state = ?",
+                " api_key_id = NULL, updated_at = ? WHERE id = ? AND state = ?",
                 (JobState.PENDING, self.clock() + delay, self.clock(), job_id, JobState.SUBMITTING),
             )
             return cur.rowcount == 1
@@ -302,6 +321,24 @@ class Journal:
     async def note_delivery_attempt(self, job_id: int) -> None:
         """Recorded before a post, so that after a crash we know to look for the message first."""
         await self.db.execute("UPDATE jobs SET delivery_attempts = delivery_attempts + 1 WHERE id = ?", (job_id,))
+
+    # ---- the messages of a result, as they are posted ---------------------------------------
+
+    async def delivery_parts(self, job_id: int) -> dict[int, int]:
+        """part number (from 1) -> message id, for each part of the result already posted."""
+        rows = await self.db.fetchall("SELECT part, message_id FROM delivery_parts WHERE job_id = ?", (job_id,))
+        return {int(r[0]): int(r[1]) for r in rows}
+
+    async def record_part(self, job_id: int, part: int, message_id: int) -> None:
+        await self.db.execute(
+            "INSERT INTO delivery_parts (job_id, part, message_id, posted_at) VALUES (?,?,?,?)"
+            " ON CONFLICT(job_id, part) DO UPDATE SET message_id = excluded.message_id, posted_at = excluded.posted_at",
+            (job_id, part, message_id, self.clock()),
+        )
+
+    async def forget_part(self, job_id: int, part: int) -> None:
+        """The message was deleted from Discord: the part must be posted again."""
+        await self.db.execute("DELETE FROM delivery_parts WHERE job_id = ? AND part = ?", (job_id, part))
 
     async def set_status_message(self, job_id: int, message_id: int | None) -> None:
         await self.db.execute("UPDATE jobs SET status_message_id = ? WHERE id = ?", (message_id, job_id))

@@ -3,8 +3,12 @@
 Files go out at most 10 a message and within the guild's upload limit; an image that is too large
 is re-encoded to fit where possible; anything else too large goes out as RunningHub's link with a
 note that it expires; text outputs are posted as text. A job is delivered once: the move to
-`delivered` is compare-and-set, a post that may have reached Discord before a crash is looked up
-before posting again, and a failed post is retried later with backoff.
+`delivered` is compare-and-set, and a failed post is retried later with backoff.
+
+A result may take several messages. Each one is journaled (delivery_parts) as soon as Discord has
+accepted it, so a delivery cut short by a crash posts only the missing parts: a journaled part is
+confirmed by fetching its message by id. Between a post and its journal row, the part's stable
+nonce lets Discord hand back the message already posted instead of posting it twice.
 """
 
 from __future__ import annotations
@@ -89,19 +93,11 @@ class Delivery:
         job = await self.journal.get(job_id, with_outputs=True)
         if job is None or job.state != JobState.SUCCEEDED:
             return False
-        if job.delivery_attempts > 0:
-            # A previous attempt may have posted before the process died: look before posting again.
-            existing = await self._safe_find(job)
-            if existing is not None:
-                log.info("job %s: found the result message posted before a restart", job.id)
-                await self.journal.delivered(job.id, existing, {o.idx: "file" for o in job.outputs})
-                await self._finish_status(job)
-                return True
         await self.journal.note_delivery_attempt(job.id)
         try:
             with tempfile.TemporaryDirectory(prefix=f"rhbot-job{job.id}-") as tmp:
                 prepared = await self.prepare(job, Path(tmp))
-                message_id = await self.post(job, prepared, nonce=delivery_nonce(job))
+                message_id = await self.post_parts(job, prepared)
         except DeliveryError as exc:
             attempts = job.delivery_attempts + 1
             if not exc.transient or attempts >= GIVE_UP_AFTER:
@@ -118,12 +114,32 @@ class Delivery:
         await self._finish_status(job)
         return True
 
-    async def _safe_find(self, job: Job) -> int | None:
-        try:
-            return await self.notifier.find_result(job)
-        except DeliveryError as exc:
-            log.warning("job %s: could not look for an earlier result message: %s", job.id, exc)
-            return None
+    async def post_parts(self, job: Job, prepared: Prepared) -> int:
+        """Post the parts not posted yet, journaling each; returns the first part's message id."""
+        posted = await self.journal.delivery_parts(job.id)
+        nonce = delivery_nonce(job)
+        batches = batch_files(prepared.files)
+        first_id = 0
+        for number, batch in enumerate(batches, start=1):
+            message_id = posted.get(number)
+            if message_id is not None and not await self.notifier.message_exists(job, message_id):
+                log.info("job %s: part %d of its result was deleted; posting it again", job.id, number)
+                await self.journal.forget_part(job.id, number)
+                message_id = None
+            if message_id is None:
+                message_id = await self.notifier.post_result(
+                    job, self.part_text(job, prepared, number, len(batches)), batch, first=number == 1,
+                    nonce=f"{nonce}p{number}",
+                )
+                await self.journal.record_part(job.id, number, message_id)
+            if number == 1:
+                first_id = message_id
+        return first_id
+
+    def part_text(self, job: Job, prepared: Prepared, number: int, parts: int) -> str:
+        if number == 1:
+            return self.compose(job, prepared)
+        return result_more_text(job, number, parts)
 
     async def _finish_status(self, job: Job) -> None:
         if job.status_message_id is None:
@@ -193,15 +209,16 @@ class Delivery:
                                 originals=prepared.originals)
         return result_text(job, content, self.clock())
 
-    async def post(self, job: Job, prepared: Prepared, *, nonce: str | None = None) -> int:
-        """Post in as many messages as the files need; `nonce` (deliveries, not resends) dedupes retries."""
+    async def post(self, job: Job, prepared: Prepared) -> int:
+        """Post the whole result again (/resend): every part, not journaled, no nonce."""
         batches = batch_files(prepared.files)
-        first_id = await self.notifier.post_result(
-            job, self.compose(job, prepared), batches[0], first=True, nonce=nonce and f"{nonce}p1"
-        )
-        for number, batch in enumerate(batches[1:], start=2):
-            text = result_more_text(job, number, len(batches))
-            await self.notifier.post_result(job, text, batch, first=False, nonce=nonce and f"{nonce}p{number}")
+        first_id = 0
+        for number, batch in enumerate(batches, start=1):
+            message_id = await self.notifier.post_result(
+                job, self.part_text(job, prepared, number, len(batches)), batch, first=number == 1
+            )
+            if number == 1:
+                first_id = message_id
         return first_id
 
 

@@ -32,6 +32,12 @@ class JobInputs:
     params: Mapping[str, Any] = field(default_factory=dict)  # given by the member, plus a drawn seed
     files: Mapping[str, str] = field(default_factory=dict)  # option -> the file's name as the member had it
     uploads: Mapping[str, str] = field(default_factory=dict)  # option -> RunningHub's fileName
+    # The pool key (fingerprint) whose account holds `uploads`: RunningHub's file names belong to one
+    # account. None while nothing is uploaded (and for jobs from before the pool: the first key).
+    uploads_key: str | None = None
+    # option -> the file kept on disk (bot/jobs/spool.py) until the task exists, uploaded by the
+    # scheduler with the key that creates the task
+    spooled: Mapping[str, str] = field(default_factory=dict)
     nodes: tuple[Mapping[str, Any], ...] = ()  # the nodeInfoList, as sent
     seed_drawn: bool = False  # params["seed"] was picked by the bot, not typed by the member
     # Where the job runs (workflow or app id, instance type): it still runs after its alias is removed.
@@ -43,6 +49,8 @@ class JobInputs:
             "params": dict(self.params),
             "files": dict(self.files),
             "uploads": dict(self.uploads),
+            "uploads_key": self.uploads_key,
+            "spooled": dict(self.spooled),
             "nodes": [dict(n) for n in self.nodes],
             "seed_drawn": self.seed_drawn,
             "target": dict(self.target),
@@ -57,6 +65,8 @@ class JobInputs:
             params=dict(data.get("params") or {}),
             files={str(k): str(v) for k, v in (data.get("files") or {}).items()},
             uploads=uploads,
+            uploads_key=data.get("uploads_key") or None,
+            spooled={str(k): str(v) for k, v in (data.get("spooled") or {}).items()},
             nodes=tuple(dict(n) for n in data.get("nodes") or ()),
             seed_drawn=bool(data.get("seed_drawn", False)),
             target=dict(data.get("target") or {}),

@@ -47,8 +47,8 @@ class Notifier(Protocol):
         """
         ...
 
-    async def find_result(self, job: Job) -> int | None:
-        """A result message already posted for this job (looked up after a crash), if any."""
+    async def message_exists(self, job: Job, message_id: int) -> bool:
+        """Whether a message the bot posted in the job's channel is still there (fetched by id)."""
         ...
 
     async def post_notice(self, job: Job, text: str) -> int | None:

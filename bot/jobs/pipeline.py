@@ -56,6 +56,7 @@ class JobRequest:
     reused: Mapping[str, Reused] = field(default_factory=dict)
     seed_drawn: bool = False  # params["seed"] was drawn by the bot (see bot/jobs/inputs.py)
     source_job_id: int | None = None  # the job this one re-runs or edits
+    uploads_key: str | None = None  # the pool key whose account holds the `reused` files
 
 
 class OutputTooLarge(Exception):

@@ -4,6 +4,7 @@ One sweep reads the active jobs with one query, asks `/task/openapi/outputs` for
 bounded concurrency, and writes only what changed. A poll error is not a task failure: the task
 is asked again next sweep (a task that actually finished is never refunded because a poll broke).
 A webhook wakes the poller for one task at once; polling stays as the safety net.
+Each task is asked about (and cancelled) with the pool key that created it.
 """
 
 from __future__ import annotations
@@ -17,8 +18,8 @@ from dataclasses import dataclass
 from bot.db.journal import Job, Journal
 from bot.jobs.reasons import reason_for_failure
 from bot.jobs.states import POLLED, JobState
-from bot.runninghub.client import RunningHubClient
 from bot.runninghub.errors import RunningHubError, TaskNotFound
+from bot.runninghub.pool import KeyPool, PoolKey, refuses_key
 from bot.runninghub.types import TaskOutputs, TaskState
 from bot.texts import Msg
 from bot.texts.jobs import queued_status, running_status
@@ -45,19 +46,21 @@ class Poller:
     def __init__(
         self,
         journal: Journal,
-        client: RunningHubClient,
+        pool: KeyPool,
         registry: WorkflowRegistry,
         *,
         interval: float,
         on_succeeded: Callable[[int], Awaitable[None]],
         on_ended: Callable[[int], Awaitable[None]],
         edit_status: Callable[[Job, str], Awaitable[None]],
+        on_key_refused: Callable[[PoolKey, RunningHubError], Awaitable[None]] | None = None,
         clock: Callable[[], float] = time.time,
         max_parallel: int = 16,
         status_interval: float = 10.0,
     ) -> None:
         self.journal = journal
-        self.client = client
+        self.pool = pool
+        self.on_key_refused = on_key_refused
         self.registry = registry
         self.interval = interval
         self.on_succeeded = on_succeeded
@@ -114,12 +117,15 @@ class Poller:
         await asyncio.gather(*(self._check(job) for job in jobs))
 
     async def _check(self, job: Job) -> None:
+        key = self.pool.get(job.api_key_id)
         try:
             async with self._semaphore:
                 if await self._timed_out(job):
                     return
+                if key is None or not key.active:
+                    return  # its key left the pool: nothing can ask about the task; its timeout ends it
                 assert job.task_id is not None
-                outcome = await self.client.outputs(job.task_id)
+                outcome = await key.client.outputs(job.task_id)
             self._not_found.pop(job.id, None)
             await self.apply(job, outcome)
         except TaskNotFound:
@@ -130,6 +136,9 @@ class Poller:
                 if await self.journal.end(job.id, POLLED, JobState.FAILED, Msg("job.reason.task_lost")):
                     await self.on_ended(job.id)
         except RunningHubError as exc:
+            refused = key is not None and refuses_key(exc) and self.pool.remove(key, exc)
+            if refused and key is not None and self.on_key_refused is not None:
+                await self.on_key_refused(key, exc)
             log.info("job %s: poll failed (%s); asking again next sweep", job.id, exc)
         except Exception:
             log.exception("job %s: poll failed unexpectedly", job.id)
@@ -159,9 +168,10 @@ class Poller:
         if self.clock() - since <= limit:
             return False
         log.info("job %s: past its %s s timeout; cancelling task %s", job.id, limit, job.task_id)
-        if job.task_id:
+        key = self.pool.get(job.api_key_id)
+        if job.task_id and key is not None and key.active:
             try:
-                await self.client.cancel(job.task_id)
+                await key.client.cancel(job.task_id)
             except RunningHubError as exc:
                 log.warning("job %s: cancel after timeout failed: %s", job.id, exc)
         if await self.journal.end(job.id, POLLED, JobState.TIMED_OUT, None):

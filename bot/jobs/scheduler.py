@@ -1,12 +1,16 @@
-"""The scheduler: submits pending jobs while the account has free slots, fairly across members.
+"""The scheduler: submits pending jobs while the pool's keys have free slots, fairly across members.
 
-- Never more tasks at RunningHub than `concurrency` (jobs in submitting/queued/running, plus
-  'unknown' ones until their timeout has surely passed, since they may be running). When only
-  'unknown' jobs stand in the way, RunningHub's own count of live tasks (accountStatus) decides
-  how many of them really hold a slot, so one lost answer does not stall the queue for the timeout.
+- Never more tasks on a key than its own concurrency (jobs in submitting/queued/running on it,
+  plus 'unknown' ones until their timeout has surely passed, since they may be running). When only
+  'unknown' jobs stand in the way, RunningHub's own count of live tasks on that account
+  (accountStatus) decides how many of them really hold a slot, so one lost answer does not stall
+  the queue for the timeout.
 - Round-robin: the member served longest ago goes first, so one member's ten jobs do not
-  starve another's one.
-- 421/415 ("queue full") leave the job pending and back off (with jitter), for the whole account.
+  starve another's one. Each job goes to the key with the most free slots.
+- A job's files are uploaded right before its task is created, with the same key (RunningHub's file
+  names are per account); a job whose files can no longer be uploaded again stays on its key.
+- 421/415 ("queue full") leave the job pending and back off (with jitter), for that key.
+- 802/801 (the key is invalid or not a member) take the key out of the pool; the job goes to another.
 - A create whose answer was lost becomes 'unknown' and is never resubmitted.
 """
 
@@ -17,17 +21,20 @@ import logging
 import random
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 
 from bot.db.journal import Job, Journal
-from bot.jobs.pipeline import submit
+from bot.jobs.inputs import JobInputs
+from bot.jobs.pipeline import JobRequest, build_node_info, submit
 from bot.jobs.reasons import reason_for_error
+from bot.jobs.spool import Spool
 from bot.jobs.states import AT_RUNNINGHUB, JobState
 from bot.jobs.targets import workflow_of
-from bot.runninghub.client import RunningHubClient
 from bot.runninghub.errors import CapacityError, OutcomeUnknown, RunningHubError, TransientError
+from bot.runninghub.pool import KeyPool, PoolKey, refuses_key
 from bot.runninghub.types import NodeInfo
 from bot.texts import Msg
-from bot.workflows import WorkflowRegistry
+from bot.workflows import Workflow, WorkflowRegistry
 
 log = logging.getLogger(__name__)
 
@@ -39,34 +46,34 @@ class Scheduler:
     def __init__(
         self,
         journal: Journal,
-        client: RunningHubClient,
+        pool: KeyPool,
         registry: WorkflowRegistry,
         *,
-        concurrency: int,
+        spool: Spool | None,
         webhook_url: Callable[[Job], str | None],
         on_ended: Callable[[int], Awaitable[None]],
         on_unknown: Callable[[int], Awaitable[None]],
         on_submitted: Callable[[int], None],
+        on_key_refused: Callable[[PoolKey, RunningHubError], Awaitable[None]],
         on_out_of_coins: Callable[[Job], Awaitable[None]] | None = None,
         clock: Callable[[], float] = time.time,
         backoff_base: float = 2.0,
         idle_interval: float = 5.0,
     ) -> None:
         self.journal = journal
-        self.client = client
+        self.pool = pool
         self.registry = registry
-        self.concurrency = concurrency
+        self.spool = spool
         self.webhook_url = webhook_url
         self.on_ended = on_ended
         self.on_unknown = on_unknown
         self.on_submitted = on_submitted
+        self.on_key_refused = on_key_refused
         self.on_out_of_coins = on_out_of_coins
         self.clock = clock
         self.backoff_base = backoff_base
         self.idle_interval = idle_interval
         self._wake = asyncio.Event()
-        self._blocked_until = 0.0
-        self._refusals = 0
         self._last_served: dict[tuple[int, int], float] | None = None
 
     def wake(self) -> None:
@@ -90,76 +97,180 @@ class Scheduler:
                 pass
 
     async def active_count(self) -> int:
-        tracked, unknown = await self._slots_taken()
-        return tracked + unknown
+        return sum(tracked + unknown for tracked, unknown in (await self.slots_taken()).values())
 
-    async def _slots_taken(self) -> tuple[int, int]:
-        """(jobs with a task we track, 'unknown' jobs whose task may still be running)."""
+    async def slots_taken(self) -> dict[PoolKey, tuple[int, int]]:
+        """Per key: (jobs with a task we track, 'unknown' jobs whose task may still be running)."""
         now = self.clock()
-        tracked = unknown = 0
+        taken: dict[PoolKey, tuple[int, int]] = {key: (0, 0) for key in self.pool.keys}
         for job in await self.journal.in_states(AT_RUNNINGHUB):
+            key = self.pool.get(job.api_key_id)
+            if key is None:
+                continue  # a key no longer configured: nothing we submit goes there
+            tracked, unknown = taken[key]
             if job.state is not JobState.UNKNOWN:
                 tracked += 1
                 continue
             timeout = self.registry.for_guild(job.guild_id).timeout_for(job.alias)
             if (job.submitted_at or job.created_at) + timeout >= now:
                 unknown += 1  # past its timeout, whatever it was has surely ended
-        return tracked, unknown
+            taken[key] = (tracked, unknown)
+        return taken
 
-    async def _unknown_still_running(self, tracked: int, unknown: int) -> int:
+    async def _unknown_still_running(self, key: PoolKey, tracked: int, unknown: int) -> int:
         """How many 'unknown' jobs may really hold a slot: no more than RunningHub runs beyond ours."""
         try:
-            status = await self.client.account_status()
+            status = await key.client.account_status()
         except RunningHubError as exc:
-            log.info("account status unavailable (%s); counting every unknown job as running", exc)
+            log.info("key %s: account status unavailable (%s); counting every unknown job as running", key.tail, exc)
             return unknown
         return max(0, min(unknown, status.current_task_counts - tracked))
+
+    async def free_slots(self) -> tuple[dict[PoolKey, int], float]:
+        """Free slots per key in the pool that may take a task now; and when a blocked key opens."""
+        now = self.clock()
+        taken = await self.slots_taken()
+        free: dict[PoolKey, int] = {}
+        opens = self.idle_interval
+        for key in self.pool.active:
+            if now < key.blocked_until:
+                opens = min(opens, key.blocked_until - now)
+                continue
+            tracked, unknown = taken[key]
+            room = key.concurrency - tracked - unknown
+            if room <= 0 < unknown and tracked < key.concurrency:
+                # Only 'unknown' jobs stand in the way: ask RunningHub whether their tasks still run.
+                room = key.concurrency - tracked - await self._unknown_still_running(key, tracked, unknown)
+            if room > 0:
+                free[key] = room
+        return free, opens
 
     async def submit_ready(self) -> float:
         """One pass; returns how long to sleep before the next unless woken."""
         now = self.clock()
-        if now < self._blocked_until:
-            return self._blocked_until - now
-        tracked, unknown = await self._slots_taken()
-        free = self.concurrency - tracked - unknown
         pending = await self.journal.in_states((JobState.PENDING,))
         ready = [j for j in pending if j.next_attempt_at <= now]
         if not ready:
             later = [j.next_attempt_at - now for j in pending]
             return min([self.idle_interval, *later])
-        if free <= 0 < unknown and tracked < self.concurrency:
-            # Only 'unknown' jobs stand in the way: ask RunningHub whether their tasks still run.
-            free = self.concurrency - tracked - await self._unknown_still_running(tracked, unknown)
-        if free <= 0:
-            return self.idle_interval
+        ready = [j for j in ready if not await self._stranded(j)]
+        free, opens = await self.free_slots()
+        if not free or not ready:
+            return opens
         if self._last_served is None:
             self._last_served = await self.journal.last_served()
-        for job in fair_order(ready, self._last_served)[:free]:
-            outcome = await self._submit(job)
-            if outcome == "blocked":
-                return max(0.01, self._blocked_until - self.clock())
-        return 0.0 if len(ready) > free else self.idle_interval
+        plan = assign(fair_order(ready, self._last_served), free, self.pinned_key)
+        for job, key in plan:
+            if not key.active or self.clock() < key.blocked_until:
+                return 0.0  # the key was refused or blocked during this pass: plan again
+            outcome = await self._submit(job, key)
+            if outcome == "refused":
+                return 0.0
+        return 0.0 if len(ready) > len(plan) and plan else opens
 
-    async def _submit(self, job: Job) -> str:
-        if not await self.journal.claim_submit(job.id):
-            return "skipped"
+    def pinned_key(self, job: Job) -> str | None:
+        """The key a job must run on: the one holding uploads that cannot be made again from disk
+        (a re-run's or an edit's files, uploaded by the job it started from)."""
+        inputs = JobInputs.from_json(job.inputs)
+        if any(option not in inputs.spooled for option in inputs.uploads):
+            return inputs.uploads_key or self.pool.first.key_id
+        return None
+
+    async def _stranded(self, job: Job) -> bool:
+        """A job pinned to a key that left the pool can never run: end it (and refund) now."""
+        key_id = self.pinned_key(job)
+        if key_id is None:
+            return False
+        key = self.pool.get(key_id)
+        if key is not None and key.active:
+            return False
+        if await self.journal.end(job.id, (JobState.PENDING,), JobState.FAILED, Msg("job.reason.key_removed")):
+            await self.on_ended(job.id)
+        return True
+
+    def _backoff(self, key: PoolKey, *, jitter: bool) -> float:
+        key.refusals += 1
+        delay = min(BACKOFF_CAP, self.backoff_base * 2 ** (key.refusals - 1))
+        if jitter:
+            delay *= random.uniform(0.8, 1.2)
+        key.blocked_until = self.clock() + delay
+        return delay
+
+    async def _refused(self, key: PoolKey, exc: RunningHubError) -> None:
+        if self.pool.remove(key, exc):
+            await self.on_key_refused(key, exc)
+
+    async def _upload(self, job: Job, key: PoolKey, workflow: Workflow) -> str | None:
+        """Upload the job's files kept on disk with `key` and record the names; an outcome word when
+        it cannot go on. Names uploaded with another key are of no use to this one's account."""
+        inputs = JobInputs.from_json(job.inputs)
+        kept = dict(inputs.uploads) if inputs.uploads_key == key.key_id else {}
+        missing = {option: name for option, name in inputs.spooled.items() if option not in kept}
+        if not missing:
+            return None
+        uploaded = dict(kept)
+        try:
+            for option, name in missing.items():
+                if self.spool is None:
+                    raise FileNotFoundError(name)
+                data = await self.spool.load(name)
+                uploaded[option] = await key.client.upload(data, name.rsplit("/", 1)[-1])
+        except FileNotFoundError:
+            log.warning("job %s: its spooled files are gone", job.id)
+            if await self.journal.end(job.id, (JobState.PENDING,), JobState.FAILED, Msg("job.reason.files_gone")):
+                await self.on_ended(job.id)
+            return "failed"
+        except RunningHubError as exc:
+            if refuses_key(exc):
+                await self._refused(key, exc)
+                return "refused"
+            if exc.transient:
+                delay = self._backoff(key, jitter=False)
+                log.warning("job %s: upload with key %s failed (%s); retrying in %.1f s", job.id, key.tail, exc, delay)
+                await self.journal.postpone(job.id, delay)
+                return "blocked"
+            log.warning("job %s: RunningHub refused its files: %s", job.id, exc)
+            if await self.journal.end(job.id, (JobState.PENDING,), JobState.FAILED, reason_for_error(exc)):
+                await self.on_ended(job.id)
+            return "failed"
+        request = JobRequest(workflow=workflow, prompt=inputs.prompt, files={}, params=inputs.params)
+        nodes = build_node_info(request, uploaded)
+        record = replace(inputs, uploads=uploaded, uploads_key=key.key_id, nodes=tuple(
+            {"node_id": n.node_id, "field_name": n.field_name, "field_value": n.field_value} for n in nodes
+        ))
+        if not await self.journal.set_inputs(job.id, record.to_json()):
+            return "skipped"  # cancelled while its files were uploading
+        return None
+
+    async def _submit(self, job: Job, key: PoolKey) -> str:
+        # Served now, whatever comes of it: a job whose upload keeps failing must not stay first in line.
         assert self._last_served is not None
         self._last_served[(job.guild_id, job.member_id)] = self.clock()
         workflow = workflow_of(job, self.registry)
         if workflow is None:  # a job from before jobs kept their target, whose alias is gone
             log.warning("job %s: its alias %s is gone; not submitted", job.id, job.alias)
-            await self.journal.end(job.id, (JobState.SUBMITTING,), JobState.FAILED, Msg("job.reason.workflow_gone"))
-            await self.on_ended(job.id)
+            if await self.journal.end(job.id, (JobState.PENDING,), JobState.FAILED, Msg("job.reason.workflow_gone")):
+                await self.on_ended(job.id)
             return "failed"
         try:
-            nodes = [NodeInfo(n["node_id"], n["field_name"], n["field_value"]) for n in job.inputs.get("nodes", [])]
-            created = await submit(self.client, workflow, nodes, webhook_url=self.webhook_url(job))
+            stopped = await self._upload(job, key, workflow)
+        except Exception as exc:
+            log.exception("job %s: could not upload its files", job.id)
+            if await self.journal.end(job.id, (JobState.PENDING,), JobState.FAILED, reason_for_error(exc)):
+                await self.on_ended(job.id)
+            return "failed"
+        if stopped is not None:
+            return stopped
+        fresh = await self.journal.get(job.id)
+        if fresh is None or not await self.journal.claim_submit(job.id, key.key_id):
+            return "skipped"
+        try:
+            nodes = [NodeInfo(n["node_id"], n["field_name"], n["field_value"]) for n in fresh.inputs.get("nodes", [])]
+            created = await submit(key.client, workflow, nodes, webhook_url=self.webhook_url(fresh))
         except CapacityError as exc:
-            self._refusals += 1
-            delay = min(BACKOFF_CAP, self.backoff_base * 2 ** (self._refusals - 1)) * random.uniform(0.8, 1.2)
-            self._blocked_until = self.clock() + delay
-            log.info("job %s: RunningHub is at capacity (%s); waiting %.1f s", job.id, exc.code, delay)
-            await self.journal.retry_later(job.id, delay)
+            delay = self._backoff(key, jitter=True)
+            log.info("job %s: key %s is at capacity (%s); waiting %.1f s", job.id, key.tail, exc.code, delay)
+            await self.journal.retry_later(job.id, 0)
             return "blocked"
         except OutcomeUnknown as exc:
             log.warning("job %s: the create answer was lost (%s); marking outcome unknown", job.id, exc)
@@ -168,13 +279,17 @@ class Scheduler:
             return "unknown"
         except TransientError as exc:
             # Known not to have reached RunningHub (e.g. connection refused): safe to try again.
-            self._refusals += 1
-            delay = min(BACKOFF_CAP, self.backoff_base * 2 ** (self._refusals - 1))
-            self._blocked_until = self.clock() + delay
-            log.warning("job %s: RunningHub unreachable (%s); retrying in %.1f s", job.id, exc, delay)
-            await self.journal.retry_later(job.id, delay)
+            delay = self._backoff(key, jitter=False)
+            log.warning("job %s: RunningHub unreachable with key %s (%s); retrying in %.1f s", job.id, key.tail,
+                        exc, delay)
+            await self.journal.retry_later(job.id, 0)
             return "blocked"
         except RunningHubError as exc:
+            if refuses_key(exc):
+                # Nothing was created: the job waits for another key.
+                await self.journal.retry_later(job.id, 0)
+                await self._refused(key, exc)
+                return "refused"
             log.warning("job %s: RunningHub refused it: %s", job.id, exc)
             await self.journal.end(job.id, (JobState.SUBMITTING,), JobState.FAILED, reason_for_error(exc))
             if exc.code in OUT_OF_COINS and self.on_out_of_coins is not None:
@@ -186,18 +301,38 @@ class Scheduler:
             await self.journal.end(job.id, (JobState.SUBMITTING,), JobState.FAILED, reason_for_error(exc))
             await self.on_ended(job.id)
             return "failed"
-        self._refusals = 0
+        key.refusals = 0
         running = created.status.upper() == "RUNNING"
         if not await self.journal.submitted(job.id, created.task_id, running=running):
             # Cancelled while the create was in flight: stop the task we just started.
             log.info("job %s: cancelled during submit; cancelling task %s", job.id, created.task_id)
             try:
-                await self.client.cancel(created.task_id)
+                await key.client.cancel(created.task_id)
             except RunningHubError as exc:
                 log.warning("job %s: could not cancel task %s: %s", job.id, created.task_id, exc)
             return "cancelled"
         self.on_submitted(job.id)
         return "submitted"
+
+
+def assign(
+    ordered: list[Job], free: dict[PoolKey, int], pinned: Callable[[Job], str | None]
+) -> list[tuple[Job, PoolKey]]:
+    """Give jobs (in fair order) to keys: each to the key with the most free slots, a pinned job only
+    to its own key. A job that finds no slot keeps its place for the next pass."""
+    room = dict(free)
+    plan: list[tuple[Job, PoolKey]] = []
+    for job in ordered:
+        if not any(room.values()):
+            break
+        want = pinned(job)
+        candidates = [k for k, n in room.items() if n > 0 and (want is None or k.key_id == want)]
+        if not candidates:
+            continue
+        key = max(candidates, key=lambda k: (room[k], -k.index))
+        room[key] -= 1
+        plan.append((job, key))
+    return plan
 
 
 def fair_order(jobs: list[Job], last_served: dict[tuple[int, int], float]) -> list[Job]:

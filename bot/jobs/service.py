@@ -11,7 +11,7 @@ import logging
 import random
 import tempfile
 import time
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Awaitable, Callable, Collection, Mapping
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -28,27 +28,32 @@ from bot.governance.service import Gate
 from bot.jobs.delivery import Delivery
 from bot.jobs.inputs import JobInputs, params_text, rerun_params, seed_still_drawn
 from bot.jobs.notifier import DeliveryError, Notifier
-from bot.jobs.pipeline import JobRequest, Reused, job_record, upload_inputs, validate_request, with_drawn_seed
+from bot.jobs.pipeline import JobRequest, Reused, job_record, validate_request, with_drawn_seed
 from bot.jobs.poller import Poller
 from bot.jobs.reasons import reason_for_error
 from bot.jobs.scheduler import Scheduler
+from bot.jobs.spool import Spool
 from bot.jobs.states import UNFINISHED, WAITING, JobState
+from bot.media import sniff
 from bot.runninghub.client import RunningHubClient
 from bot.runninghub.errors import RunningHubError, TaskNotFound
-from bot.runninghub.types import AccountStatus
-from bot.texts import Msg
+from bot.runninghub.pool import KeyPool, PoolKey
+from bot.texts import Msg, t
 from bot.texts.format import mention
-from bot.texts.jobs import Health, delivering_status, end_notice, final_status, pending_status
+from bot.texts.jobs import Health, KeyHealth, delivering_status, end_notice, final_status, pending_status
 from bot.workflows import Workflow, WorkflowRegistry
 
 log = logging.getLogger(__name__)
 
 DEFAULT_MAX_UNFINISHED = 3
-# /generate downloads and uploads at most this many members' attachments at once: each one is in
-# memory until RunningHub has it, and fifty 5 MB transfers in one go stall the event loop.
+# /generate downloads at most this many members' attachments at once: each one is in memory until
+# it is spooled to disk, and fifty 5 MB transfers in one go stall the event loop.
 INTAKE_TRANSFERS = 4
 HEALTH_ACCOUNT_TIMEOUT = 10.0  # seconds /health waits for RunningHub's account status
 OUT_OF_COINS_NOTICE_EVERY = 600.0  # seconds between two "out of coins" notices to one guild
+SPOOL_SWEEP_INTERVAL = 60.0  # seconds between looks for input files no job needs any more
+# A job's input files are needed until its task exists for good (a refused key sends it back to pending).
+NEEDS_FILES = (JobState.PREPARING, JobState.PENDING, JobState.SUBMITTING)
 
 
 class JobService:
@@ -63,6 +68,9 @@ class JobService:
         session: aiohttp.ClientSession,
         notifier: Notifier,
         gate: Gate | None = None,
+        pool: KeyPool | None = None,
+        spool: Spool | None = None,
+        tell_moderators: Callable[[str, dict[str, object]], Awaitable[None]] | None = None,
         clock: Callable[[], float] = time.time,
         max_unfinished: int = DEFAULT_MAX_UNFINISHED,
         status_interval: float = 10.0,
@@ -74,6 +82,9 @@ class JobService:
         self.ledger = ledger
         self.registry = registry
         self.client = client
+        self.pool = pool or KeyPool.single(client, settings.runninghub_concurrency, settings.runninghub_api_key)
+        self.spool = spool or Spool(journal.db.path.with_name(journal.db.path.name + ".spool"))
+        self.tell_moderators = tell_moderators
         self.notifier = notifier
         # The gate every way of starting a job passes (bot/governance); its modlog hears of
         # unconfirmed starts, given-up deliveries and an empty RunningHub account.
@@ -88,28 +99,31 @@ class JobService:
             journal, notifier, session, clock=clock, retry_base=delivery_retry_base, on_given_up=self._given_up
         )
         self.scheduler = Scheduler(
-            journal, client, registry,
-            concurrency=settings.runninghub_concurrency,
+            journal, self.pool, registry,
+            spool=self.spool,
             webhook_url=self.webhook_url_for,
             on_ended=self._ended,
             on_unknown=self._unknown,
             on_submitted=lambda _job_id: self.poller.wake(),
+            on_key_refused=self._key_refused,
             on_out_of_coins=self._refused_for_coins,
             clock=clock,
             idle_interval=settings.poll_interval,
         )
         self.poller = Poller(
-            journal, client, registry,
+            journal, self.pool, registry,
             interval=settings.poll_interval,
             on_succeeded=self._succeeded,
             on_ended=self._ended,
             edit_status=self._edit_status,
+            on_key_refused=self._key_refused,
             clock=clock,
             status_interval=status_interval,
         )
         self._tasks: set[asyncio.Task[Any]] = set()
         self._final_status_shown: set[int] = set()  # jobs whose ending is on their status message
         self._loops: list[asyncio.Task[Any]] = []
+        self._spool_swept_at = 0.0
 
     # ---- life cycle ------------------------------------------------------------------------
 
@@ -166,6 +180,17 @@ class JobService:
                 self.spawn(self.delivery.deliver(job.id), f"deliver-{job.id}")
         for job in await self.journal.unnotified_endings():
             await self._notify_end(job.id)
+        if now - self._spool_swept_at >= SPOOL_SWEEP_INTERVAL:
+            self._spool_swept_at = now
+            await self.sweep_spool()
+
+    async def sweep_spool(self) -> None:
+        """Remove the input files of jobs whose task exists for good or that ended."""
+        held = self.spool.job_ids()
+        if not held:
+            return
+        keep = {j.id for j in await self.journal.in_states(NEEDS_FILES)}
+        await self.spool.discard([job_id for job_id in held if job_id not in keep])
 
     # ---- intake ------------------------------------------------------------------------------
 
@@ -215,10 +240,11 @@ class JobService:
         locale: str | None,
         role_ids: Collection[int] = (),
     ) -> Job:
-        """Hold the cost, upload the inputs, journal the job and post its status message.
+        """Hold the cost, keep the files on disk, journal the job and post its status message.
 
-        `locale` is the requester's (public messages follow /settings language); `role_ids` their
-        roles, for a role allowance due at this hold.
+        The files are uploaded by the scheduler, with the key that will create the task. `locale`
+        is the requester's (public messages follow /settings language); `role_ids` their roles, for
+        a role allowance due at this hold.
         """
         await self._check_cap(guild_id, member_id)
         request = with_drawn_seed(request, self.rng)
@@ -229,14 +255,17 @@ class JobService:
             role_ids=role_ids, cooldown=await self._cooldown(guild_id),
         )
         try:
-            uploaded = await upload_inputs(self.client, request)
-            record = job_record(request, uploaded)
+            spooled = await self.spool.save(job.id, {
+                option: (spooled_name(option, item.data), item.data) for option, item in request.files.items()
+            })
+            # Files of an earlier job (a re-run or an edit) stay where they are: on their key's account.
+            reused = {option: item.remote for option, item in request.reused.items()}
+            record = replace(job_record(request, reused), spooled=spooled,
+                             uploads_key=request.uploads_key if reused else None)
         except BaseException as exc:
-            reason = reason_for_error(exc)
             # The member is told right here, ephemerally.
-            await self.journal.end(job.id, (JobState.PREPARING,), JobState.FAILED, reason, told=True)
-            if isinstance(exc, RunningHubError):
-                raise UserError("job.error.upload_failed", reason=reason) from exc
+            await self.journal.end(job.id, (JobState.PREPARING,), JobState.FAILED, reason_for_error(exc), told=True)
+            await self.spool.discard([job.id])
             raise
         return await self._announce(job.id, record.to_json())
 
@@ -253,7 +282,8 @@ class JobService:
         await self.check_start(starter, workflow, prompt=inputs.prompt, params=params)
         request = validate_request(workflow, prompt=inputs.prompt, files={}, params=params,
                                    reused=_reused(inputs))
-        return await self.start_job(replace(request, source_job_id=source.id), starter)
+        request = replace(request, source_job_id=source.id, uploads_key=self._uploads_key(source, inputs))
+        return await self.start_job(request, starter)
 
     async def edit_form(self, job_id: int, guild_id: int) -> tuple[Job, str, str]:
         """The job, its prompt and its params text (the seed it used included), to pre-fill the edit modal."""
@@ -265,8 +295,14 @@ class JobService:
         source, inputs, workflow = await self._source(job_id, starter.guild_id)
         await self.check_start(starter, workflow, prompt=prompt, params=params)
         request = validate_request(workflow, prompt=prompt, files={}, params=params, reused=_reused(inputs))
-        request = replace(request, source_job_id=source.id, seed_drawn=seed_still_drawn(inputs, request.params))
+        request = replace(request, source_job_id=source.id, seed_drawn=seed_still_drawn(inputs, request.params),
+                          uploads_key=self._uploads_key(source, inputs))
         return await self.start_job(request, starter)
+
+    def _uploads_key(self, source: Job, inputs: JobInputs) -> str:
+        """The pool key whose account holds the source's uploads: a job reusing them runs on it
+        (RunningHub's file names belong to one account). Jobs from before the pool used the first key."""
+        return inputs.uploads_key or source.api_key_id or self.pool.first.key_id
 
     async def _source(self, job_id: int, guild_id: int) -> tuple[Job, JobInputs, Workflow]:
         """A job to start again from: its record and its alias as it is now."""
@@ -338,11 +374,12 @@ class JobService:
         if not await self.journal.end(job.id, UNFINISHED, JobState.CANCELLED, None, told=True):
             raise _already_ended(await self.journal.get(job.id) or job)
         # A job still `submitting` has no task id yet: the scheduler cancels the task it gets back.
-        current = await self.journal.get(job.id)
-        task_id = current.task_id if current is not None else job.task_id
-        if task_id:
+        current = await self.journal.get(job.id) or job
+        task_id = current.task_id
+        client = self.pool.client_for(current.api_key_id)  # the task's own key
+        if task_id and client is not None:
             try:
-                await self.client.cancel(task_id)
+                await client.cancel(task_id)
             except TaskNotFound:
                 pass
             except RunningHubError as exc:
@@ -374,28 +411,46 @@ class JobService:
         return await self.journal.recent_for_member(guild_id, member_id, limit)
 
     async def health(self, guild_id: int | None = None) -> Health:
-        """Account, queue and jobs; asked from a guild whose RunningHub account is empty, its modlog hears."""
-        account: AccountStatus | None = None
-        error: Msg | None = None
-        try:
-            # Bounded: the client retries an unreachable RunningHub for a long while, and a
-            # moderator checking health wants the local half of the answer now.
-            account = await asyncio.wait_for(self.client.account_status(), HEALTH_ACCOUNT_TIMEOUT)
-        except (RunningHubError, TimeoutError) as exc:
-            error = reason_for_error(exc)
-        if account is not None and account.remain_coins == 0 and guild_id is not None:
+        """Keys, queue and jobs; asked from a guild while a key's RunningHub account is empty, its modlog hears."""
+        taken = await self.scheduler.slots_taken()
+        keys = await asyncio.gather(*(self._key_health(key, sum(taken[key])) for key in self.pool.keys))
+        if guild_id is not None and any(k.account is not None and k.account.remain_coins == 0 for k in keys):
             await self._out_of_coins(guild_id)
         counts = await self.journal.counts_by_state()
         return Health(
-            account=account,
-            account_error=error,
+            keys=list(keys),
             counts=counts,
             waiting=sum(counts.get(state, 0) for state in WAITING),
-            active=await self.scheduler.active_count(),
-            limit=self.settings.runninghub_concurrency,
+            active=sum(sum(pair) for pair in taken.values()),
+            limit=self.pool.concurrency,
             unknown=await self.journal.in_states((JobState.UNKNOWN,)),
             undelivered=await self.journal.in_states((JobState.SUCCEEDED,)),
         )
+
+    async def _key_health(self, key: PoolKey, used: int) -> KeyHealth:
+        health = KeyHealth(tail=key.tail, limit=key.concurrency, used=used, account=None, error=None,
+                           removed=reason_for_error(key.removed) if key.removed is not None else None)
+        if key.removed is not None:
+            return health
+        try:
+            # Bounded: the client retries an unreachable RunningHub for a long while, and a
+            # moderator checking health wants the local half of the answer now.
+            health.account = await asyncio.wait_for(key.client.account_status(), HEALTH_ACCOUNT_TIMEOUT)
+        except (RunningHubError, TimeoutError) as exc:
+            health.error = reason_for_error(exc)
+        return health
+
+    async def _key_refused(self, key: PoolKey, exc: RunningHubError) -> None:
+        """A key RunningHub refuses left the pool: the scheduler already sends its waiting jobs elsewhere."""
+        self.scheduler.wake()
+        params: dict[str, object] = {"key": key.tail, "reason": reason_for_error(exc)}
+        log.error("%s (RunningHub: %s)", t("keypool.removed", None, **params), exc)
+        if self.tell_moderators is not None:
+            try:
+                # (catalog key, its params): each guild's modlog renders it in its own language
+                await self.tell_moderators("keypool.removed", params)
+            except Exception:
+                log.exception("moderators could not be told that key %s left the pool", key.tail)
 
     # ---- webhooks ----------------------------------------------------------------------------
 
@@ -489,6 +544,12 @@ class JobService:
             log.warning("job %s: notice cannot be posted: %s", job.id, exc)
         await self.journal.set_notified(job.id)
         self._final_status_shown.discard(job_id)
+
+
+def spooled_name(option: str, data: bytes) -> str:
+    """Named by the real content, so RunningHub stores the upload with the right extension."""
+    found = sniff(data)
+    return f"{option}.{found[1] if found else 'bin'}"
 
 
 def _reused(inputs: JobInputs) -> dict[str, Reused]:

@@ -133,9 +133,20 @@ def result_more_text(job: Job, part: int, parts: int) -> str:
 
 
 @dataclass
-class Health:
+class KeyHealth:
+    """One key of the pool, as /health shows it."""
+
+    tail: str  # the key's last 4 characters: all of it that is ever shown
+    limit: int
+    used: int  # our tasks on it (slots taken)
     account: AccountStatus | None
-    account_error: Msg | None
+    error: Msg | None  # why its account status could not be read
+    removed: Msg | None  # why RunningHub refused it, when it left the pool
+
+
+@dataclass
+class Health:
+    keys: list[KeyHealth]
     counts: dict[str, int]
     waiting: int
     active: int
@@ -147,13 +158,16 @@ class Health:
 def health_report(health: Health, locale: str | None, *, now: float) -> str:
     """The /health answer: RunningHub's account, the local queue, jobs by state, jobs needing a look."""
     lines = [f"**{t('health.title', locale)}**"]
-    account = health.account
-    if account is not None:
-        coins = "?" if account.remain_coins is None else f"{account.remain_coins:,}"
-        lines.append(t("health.account", locale, coins=coins, running=account.current_task_counts,
-                       api_type=account.api_type or "?"))
-    else:
-        lines.append(t("health.account_error", locale, error=health.account_error or "?"))
+    for key in health.keys:  # each key by its last 4 characters only
+        if key.removed is not None:
+            lines.append(t("health.key_removed", locale, key=key.tail, reason=key.removed))
+        elif key.account is not None:
+            coins = "?" if key.account.remain_coins is None else f"{key.account.remain_coins:,}"
+            lines.append(t("health.key", locale, key=key.tail, coins=coins, running=key.account.current_task_counts,
+                           used=key.used, limit=key.limit, api_type=key.account.api_type or "?"))
+        else:
+            lines.append(t("health.key_error", locale, key=key.tail, used=key.used, limit=key.limit,
+                           error=key.error or "?"))
     lines.append(t("health.queue", locale, waiting=health.waiting, active=health.active, limit=health.limit))
     present = [s for s in ORDER if health.counts.get(s)]
     states = " · ".join(

@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Sequence
-from datetime import UTC, datetime
 
 import aiohttp
 import discord
@@ -19,13 +18,12 @@ from bot.db.journal import Job
 from bot.errors import UserError
 from bot.jobs.delivery import delivery_nonce
 from bot.jobs.notifier import DeliveryError, OutgoingFile
-from bot.ui.job_buttons import RERUN, result_view
+from bot.ui.job_buttons import result_view
 from bot.workflows import Workflow, WorkflowRegistry
 
 log = logging.getLogger(__name__)
 
 DEFAULT_UPLOAD_LIMIT = 10 * 1024 * 1024
-HISTORY_SCAN = 100  # messages looked through for a result posted before a crash
 STATUS_RETRY_DELAY = 1.0  # seconds before a status post that failed on the way is sent once more
 
 
@@ -130,33 +128,17 @@ class DiscordNotifier:
                 attachment.close()
         return message.id
 
-    async def find_result(self, job: Job) -> int | None:
+    async def message_exists(self, job: Job, message_id: int) -> bool:
         channel = await self._channel(job)
-        if not hasattr(channel, "history"):
-            return None
-        marker = RERUN.format(job=job.id)  # the first button of the result message
-        # Only a message posted after this job began can be its result. Without a lower bound (its
-        # status message may never have been posted) a previous database's result for the same job
-        # number -- a fresh database starts again at #1 -- would be taken for this one's, and the job
-        # marked delivered without being posted. (Should our clock run ahead of Discord's by more than
-        # the job took, a recent post is missed here, and the delivery nonce still stops a second one.)
-        after: discord.abc.Snowflake | datetime = (
-            discord.Object(job.status_message_id)
-            if job.status_message_id
-            else datetime.fromtimestamp(job.created_at, tz=UTC)
-        )
-        me = self.bot.user.id if self.bot.user else None
+        if not hasattr(channel, "fetch_message"):
+            return False
         try:
-            async for message in channel.history(limit=HISTORY_SCAN, after=after, oldest_first=False):
-                if message.author.id != me:
-                    continue
-                for row in message.components:
-                    for item in getattr(row, "children", []):
-                        if getattr(item, "custom_id", None) == marker:
-                            return message.id
+            await channel.fetch_message(message_id)
+        except discord.NotFound:
+            return False
         except (TimeoutError, discord.HTTPException, aiohttp.ClientError, OSError) as exc:
             raise _delivery_error(exc) from exc
-        return None
+        return True
 
     async def post_notice(self, job: Job, text: str) -> int | None:
         channel = await self._channel(job)

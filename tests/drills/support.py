@@ -6,14 +6,21 @@ import asyncio
 import contextlib
 import dataclasses
 import re
+import sqlite3
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
 
 from aiohttp import web
 
 from bot.db.database import Database
+from bot.runninghub.simulator import Simulator
 from bot.ui.job_buttons import RERUN
-from tests.fakediscord.model import FakeChannel, FakeMessage
+from tests.fakediscord.model import FakeChannel, FakeMember, FakeMessage
 from tests.fakediscord.rest import Body
 from tests.fakediscord.server import FakeDiscord
+from tests.harness import BotProcess
+from tests.waiting import eventually
 
 JOB_LABEL = re.compile(r"#(\d+)")
 
@@ -76,3 +83,85 @@ class SlowResultAnswers:
         """Answer every held post now, and every later one at once."""
         self.delay = 0
         self._released.set()
+
+
+ALLOWANCE = 100
+COST = 10  # z-image in the shipped workflows.toml
+CONCURRENCY = 5
+
+
+def job_states(path: Path) -> dict[int, str]:
+    """Read the journal straight from the file (the bot process may be writing it)."""
+    if not path.exists():
+        return {}
+    try:
+        with sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5) as conn:
+            return {int(r[0]): str(r[1]) for r in conn.execute("SELECT id, state FROM jobs")}
+    except sqlite3.OperationalError:
+        return {}
+
+
+@dataclass
+class Drill:
+    fake: FakeDiscord
+    sim: Simulator
+    channel: FakeChannel
+    members: list[FakeMember]
+    moderator: FakeMember
+    env: dict[str, str]
+    cwd: Path
+    note: str
+    runs: list[BotProcess] = field(default_factory=list)
+    prompts: dict[int, str] = field(default_factory=dict)  # job id -> its unique prompt
+    owners: dict[int, int] = field(default_factory=dict)  # job id -> member id
+
+    @property
+    def database(self) -> Path:
+        return Path(self.env["DATABASE_PATH"])
+
+    @property
+    def logs(self) -> str:
+        return "\n".join(run.output for run in self.runs)
+
+    async def start(self) -> BotProcess:
+        identified = self.fake.identifies
+        bot = BotProcess(self.env, self.cwd)
+        self.runs.append(bot)
+        await eventually(lambda: self.fake.identifies > identified and self.fake.connected, 60,
+                         f"the bot to connect (run {len(self.runs)}) {self.note}\n{bot.output[-3000:]}")
+        return bot
+
+    async def submit(self, member: FakeMember, prompt: str) -> int:
+        """/generate through the bot's own interaction handling; returns the job id from the reply."""
+        ix = await self.fake.invoke(member, self.channel, "generate", {"workflow": "z-image", "prompt": prompt})
+        text = await ix.reply(timeout=30)
+        match = JOB_LABEL.search(text)
+        assert match is not None, f"/generate was refused: {text}"
+        self.prompts[int(match[1])] = prompt
+        self.owners[int(match[1])] = member.id
+        return int(match[1])
+
+    async def health(self) -> str:
+        ix = await self.fake.invoke(self.moderator, self.channel, "health")
+        return await ix.reply(timeout=30)
+
+    async def states(self) -> dict[int, str]:
+        return await asyncio.to_thread(job_states, self.database)
+
+    async def wait_for_states(self, allowed: set[str], timeout: float = 90) -> dict[int, str]:  # noqa: ASYNC109
+        deadline = asyncio.get_running_loop().time() + timeout
+        while True:
+            states = await self.states()
+            if len(states) == len(self.prompts) and set(states.values()) <= allowed:
+                return states
+            if asyncio.get_running_loop().time() > deadline:
+                raise AssertionError(
+                    f"jobs did not reach {allowed}: {dict(Counter(states.values()))} {self.note}\n{self.logs[-4000:]}"
+                )
+            await asyncio.sleep(0.2)
+
+    def tasks_for(self, prompt: str) -> int:
+        return sum(1 for task in self.sim.tasks.values() if prompt_of(task.node_info_list) == prompt)
+
+    def creates_for(self, prompt: str) -> int:
+        return sum(1 for r in self.sim.creates() if prompt_of((r.json or {}).get("nodeInfoList") or []) == prompt)

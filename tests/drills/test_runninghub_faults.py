@@ -17,7 +17,6 @@ from pathlib import Path
 import pytest
 
 from bot.db.journal import Job
-from bot.errors import UserError
 from bot.jobs.states import JobState
 from bot.runninghub.simulator import CREATE_PATH, Simulator
 from tests.drills.support import ledger_rows, prompt_of
@@ -80,25 +79,26 @@ async def check_cost_charged(world: World, job_id: int) -> None:
 async def test_runninghub_refusing_connections_then_coming_up(world: World) -> None:
     await world.service.start()
     jobs = [await world.generate("z-image", member=m, prompt=f"offline {m}") for m in (1, 2, 3)]
-    # A job that needs uploads is refused at once (nothing reached RunningHub) and holds nothing.
-    with pytest.raises(UserError):
-        await world.generate("style-transfer", member=4, prompt=None, images=[png_bytes(), png_bytes((0, 0, 9))])
-    assert (await world.ledger.balance(GUILD, 4)).available == 100
+    # A job with files waits too: they are kept on disk and uploaded once RunningHub answers.
+    styled = await world.generate("style-transfer", member=4, prompt=None,
+                                  images=[png_bytes(), png_bytes((0, 0, 9))])
 
     # The scheduler keeps trying and backing off; the jobs wait, holding their coins.
     await eventually(lambda: _attempts_at_least(world, jobs[0].id, 2), timeout=10)
     health = await world.service.health()
-    assert health.account is None and health.account_error
-    assert health.waiting == 3
+    assert health.keys[0].account is None and health.keys[0].error
+    assert health.waiting == 4
     for job in jobs:
         assert (await world.job(job.id)).state == "pending"
         assert await ledger_rows(world.db, job.id) == [("hold", -COST, COST)]
+    assert (await world.job(styled.id)).state == "pending"
+    assert (await world.ledger.balance(GUILD, 4)).held == 20
 
     await start_sim(world)
-    for job in jobs:
+    for job in [*jobs, styled]:
         await eventually(lambda job=job: world.state_is(job.id, JobState.DELIVERED), timeout=20)
     await check_charged_once(world, jobs)
-    assert (await world.service.health()).account is not None
+    assert (await world.service.health()).keys[0].account is not None
 
 
 async def _attempts_at_least(world: World, job_id: int, count: int) -> bool:

@@ -31,6 +31,8 @@ class RecordingNotifier:
         self.fail_results = 0  # next N post_result calls fail transiently
         self.fail_notices = 0  # next N post_notice calls fail transiently
         self._ids = count(1000)
+        self.deleted: set[int] = set()  # ids of messages a moderator deleted
+        self.lookups: list[int] = []  # ids asked about with message_exists
 
     def upload_limit(self, guild_id: int) -> int:
         return self.limit
@@ -60,11 +62,9 @@ class RecordingNotifier:
         payload = [(f.filename, f.path.read_bytes()) for f in files]
         return self._post("result", job, text, files=payload, first=first, nonce=nonce).id
 
-    async def find_result(self, job: Job) -> int | None:
-        for message in self.messages:
-            if message.kind == "result" and message.job_id == job.id and message.first:
-                return message.id
-        return None
+    async def message_exists(self, job: Job, message_id: int) -> bool:
+        self.lookups.append(message_id)
+        return any(m.id == message_id and m.id not in self.deleted for m in self.messages)
 
     async def post_notice(self, job: Job, text: str) -> int | None:
         if self.fail_notices > 0:

@@ -63,8 +63,12 @@ def render_outputs(
     prompt = next((str(v) for k, v in values.items() if k.endswith(".text") and v), "")
     seed_text = json.dumps(dict(values), sort_keys=True, default=str)
     files: dict[str, tuple[str, str, bytes]] = {}
+    seen: set[str] = set()
     for index, (node_id, kind) in enumerate(wanted, start=1):
-        seed = int.from_bytes(hashlib.sha256(f"{seed_text}|{node_id}".encode()).digest()[:8], "big")
+        # A node asked for again (Simulator.set_output_count) makes a different picture each time.
+        tag = node_id if node_id not in seen else f"{node_id}|{index}"
+        seen.add(node_id)
+        seed = int.from_bytes(hashlib.sha256(f"{seed_text}|{tag}".encode()).digest()[:8], "big")
         extension = EXTENSIONS[kind]
         name = f"ComfyUI_{index:05d}_{node_id}_{task_id[-6:]}.{extension}"
         data = render(kind, seed, prompt, image_size=image_size, size=sizes.get(kind))

@@ -177,6 +177,7 @@ class Simulator:
         self._planned_failures: deque[dict[str, str] | None] = deque()
         self._download_rate: int | None = None
         self._output_sizes: dict[str, int] = {}
+        self._output_count: int | None = None
         self._background: set[asyncio.Task[None]] = set()
         self._delivering: set[str] = set()  # tasks whose webhook is still being tried
         self._runners: dict[str, asyncio.Task[None]] = {}
@@ -374,6 +375,12 @@ class Simulator:
 
     def slow_downloads(self, bytes_per_second: int | None) -> None:
         self._download_rate = bytes_per_second
+
+    def set_output_count(self, count: int | None) -> None:
+        """Each task makes `count` outputs (its first output node's kind, repeated); None resets."""
+        if count is not None and count < 1:
+            raise ValueError("count must be at least 1")
+        self._output_count = count
 
     def set_output_size(self, kind: str, size: int | None) -> None:
         """Make outputs of `kind` (image/audio/video/text) about `size` bytes of noise; None resets."""
@@ -1287,6 +1294,8 @@ class Simulator:
             app = self.apps[task.webapp_id or ""]
             wanted = [(str(o["nodeId"]), str(o["kind"])) for o in app.get("outputs", [])]
             values = {f"{i['nodeId']}.{i['fieldName']}": i.get("fieldValue") for i in task.node_info_list}
+        if self._output_count is not None and wanted:
+            wanted = [wanted[0]] * self._output_count
         return render_outputs(
             wanted, values, task.task_id, image_size=self.image_size, sizes=dict(self._output_sizes)
         )

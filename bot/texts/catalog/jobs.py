@@ -172,10 +172,6 @@ MESSAGES = {
         "en": "You already have {count} jobs waiting or running; wait for one to finish.",
         "zh-CN": "你已有 {count} 个任务在排队或运行，请等其中一个完成。",
     },
-    "job.error.upload_failed": {
-        "en": "Your files could not be sent to RunningHub, and nothing was charged. {reason}",
-        "zh-CN": "文件无法发送到 RunningHub，未扣费。{reason}",
-    },
     "job.error.cannot_post": {
         "en": "I cannot post messages with files in this channel; ask a moderator to give me Send Messages "
         "and Attach Files here.",
@@ -221,14 +217,6 @@ MESSAGES = {
     "duration.days": {"en": "{d} d {h} h", "zh-CN": "{d}天{h}小时"},
     # /health
     "health.title": {"en": "Health", "zh-CN": "运行状况"},
-    "health.account": {
-        "en": "RunningHub: {coins} RH coins left, {running} tasks running ({api_type})",
-        "zh-CN": "RunningHub：剩余 {coins} RH币，{running} 个任务运行中（{api_type}）",
-    },
-    "health.account_error": {
-        "en": "RunningHub account status unavailable: {error}",
-        "zh-CN": "无法获取 RunningHub 账户状态：{error}",
-    },
     "health.queue": {
         "en": "Local queue: {waiting} waiting, {active} at RunningHub (limit {limit})",
         "zh-CN": "本地队列：{waiting} 个等待，{active} 个在 RunningHub（上限 {limit}）",

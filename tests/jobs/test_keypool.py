@@ -10,10 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import ConfigError, SecretFilter, settings_from_mapping
+from bot.config import ConfigError, settings_from_mapping
 from bot.db.journal import Job
 from bot.jobs.reasons import reason_for_error
 from bot.jobs.scheduler import assign
+from bot.logs import SecretFilter
 from bot.runninghub.client import RunningHubClient
 from bot.runninghub.pool import KeyPool, PoolKey, key_fingerprint
 from bot.runninghub.simulator import Simulator

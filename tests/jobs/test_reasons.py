@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import pytest
 
-from bot.errors import UserError
 from bot.jobs.reasons import reason_for_error, reason_for_failure
 from bot.jobs.states import UNFINISHED, JobState
 from bot.runninghub.errors import OutcomeUnknown, TransientError, error_for_code
@@ -83,16 +82,32 @@ async def test_a_content_check_refusal_reads_in_chinese(world: World) -> None:
     assert text == expected_failure(job.id, Msg("job.reason.content_check"))
 
 
-async def test_a_transport_failure_on_upload_is_refused_in_chinese_and_holds_nothing(world: World) -> None:
+async def test_files_runninghub_refuses_are_explained_in_chinese_and_the_hold_comes_back(world: World) -> None:
+    # Files go to RunningHub when the job's turn comes (with the key that runs it), so a refusal
+    # arrives as the job's failure notice.
     await world.service.start()
-    world.sim.fail_next(50, status=503, path="/task/openapi/upload")
-    with pytest.raises(UserError) as caught:
-        await world.generate("upscale", member=1, prompt=None, images=[png_bytes()], locale=ZH)
-    text = caught.value.render(ZH)
-    assert text == t("job.error.upload_failed", ZH, reason=t("job.reason.transport", ZH))
-    assert has_chinese(text) and "503" not in text
+    world.sim.fail_next_with_code(1, 809, path="/task/openapi/upload")
+    job = await world.generate("upscale", member=1, prompt=None, images=[png_bytes()], locale=ZH)
+    text = await failed_notice(world, job.id)
+    assert text == t("job.notice.failed", ZH, mention="<@1>", job=f"#{job.id}", alias="upscale", coins=10,
+                     reason=t("job.reason.file_too_large", ZH))
+    assert has_chinese(text) and "809" not in text
     assert (await world.ledger.balance(1001, 1)).held == 0
     await world.books_balance()
+
+
+async def test_a_transport_failure_on_upload_keeps_the_job_waiting_with_its_hold(world: World) -> None:
+    await world.service.start()
+    world.sim.fail_next(50, status=503, path="/task/openapi/upload")
+    job = await world.generate("upscale", member=1, prompt=None, images=[png_bytes()], locale=ZH)
+    await eventually(lambda: _attempted(world, job.id))
+    assert (await world.job(job.id)).state == JobState.PENDING  # tried again later, never failed for it
+    assert (await world.ledger.balance(1001, 1)).held == 10
+    await world.books_balance()
+
+
+async def _attempted(world: World, job_id: int) -> bool:
+    return (await world.job(job_id)).attempts >= 1
 
 
 async def test_a_cancel_reads_in_chinese_on_the_status_message(world: World) -> None:

@@ -33,12 +33,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bot.coins_view import PAGE_SIZE
-
 from bench._support import percentile
 from bot.db.database import Database
 from bot.db.ledger import Ledger
 from bot.runninghub.simulator import Simulator
+from bot.texts.coins import PAGE_SIZE
 from tests.fakediscord.server import FakeDiscord
 from tests.harness import BotProcess, process_env
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bench import ack, memory, poll, throughput
+from bench import ack, memory, poll, pool, soak, throughput
 
 
 async def test_throughput_runs_every_mode_and_the_naive_client(capsys: pytest.CaptureFixture[str]) -> None:
@@ -41,3 +41,18 @@ async def test_ack_measures_every_interaction(capsys: pytest.CaptureFixture[str]
     assert len(jobs.acks) == len(generate.acks) == 3
     assert len(generate.replies) == 3 and all(r >= a for r, a in zip(generate.replies, generate.acks, strict=True))
     assert "ack p99" in capsys.readouterr().out
+
+
+async def test_pool_runs_every_pool_size_and_spreads_the_work(capsys: pytest.CaptureFixture[str]) -> None:
+    rows = await pool.main(per_key=1, jobs_per_slot=2, duration=0.05, pools=(1, 2))
+    assert [(r.keys, r.jobs) for r in rows] == [(1, 2), (2, 4)]
+    assert rows[1].spread == [2, 2]  # both keys ran tasks (the bench itself checks no key ran past its limit)
+    assert "goal 2 key(s)" in capsys.readouterr().out
+
+
+async def test_soak_delivers_every_job_and_times_the_coin_commands(capsys: pytest.CaptureFixture[str]) -> None:
+    result, timings = await soak.main(jobs=6, window=3, members=3, rows=5_000, db_jobs=500, samples=10)
+    assert result.jobs == 6 and result.rss_end_kib > 0 and result.db_bytes > result.data_bytes > 0
+    assert [t.label for t in timings][:2] == ["/balance", "/quota history"]
+    assert all(len(t.loaded) == len(t.baseline) == 10 for t in timings)
+    assert "goal RSS growth" in capsys.readouterr().out

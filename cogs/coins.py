@@ -111,7 +111,7 @@ async def history_message(
     guild_id = _guild_id(interaction)
     total = await ledger.count_history(guild_id, member_id)
     page = clamp_page(page, total)  # the history may have grown since the buttons were made
-    entries = await ledger.history(guild_id, member_id, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
+    entries = await ledger.history(guild_id, member_id, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE, total=total)
     shown = history_page(entries, member_id=member_id, total=total, page=page, locale=locale)
     embed = discord.Embed(title=shown.title, description=shown.description, colour=COLOUR)
     if shown.pages > 1:

@@ -145,6 +145,15 @@ def _check_reason(reason: str | None) -> str | None:
 
 
 # One row even for an unknown member: their balance (or NULLs) and the guild's policy (or NULLs).
+# One page of a member's rows. The rows skipped to reach the page are counted in the index alone
+# (the subquery reads only ledger_member), so a deep page does not read every row before it.
+_HISTORY_PAGE = (
+    "SELECT id, kind, amount, held_change, balance_after, held_after, job_id, actor_id, reason, consume_coins,"
+    " created_at FROM ledger WHERE guild_id = ? AND member_id = ? AND id {bound} ("
+    "SELECT id FROM ledger WHERE guild_id = ? AND member_id = ? ORDER BY id {order} LIMIT 1 OFFSET ?)"
+    " ORDER BY id {order} LIMIT ?"
+)
+
 _MEMBER_SQL = (
     "SELECT b.available, b.held, b.refill_key, p.allowance, p.period FROM (SELECT 1)"
     " LEFT JOIN balances b ON b.guild_id = ? AND b.member_id = ?"
@@ -272,14 +281,20 @@ class Ledger:
         return self._balance(guild_id, member_id, member.available, member.held, member.policy, now)
 
     async def history(
-        self, guild_id: int, member_id: int, *, limit: int = 10, offset: int = 0
+        self, guild_id: int, member_id: int, *, limit: int = 10, offset: int = 0, total: int | None = None
     ) -> list[LedgerEntry]:
-        """The member's ledger rows, newest first."""
+        """The member's ledger rows, newest first. With `total` (count_history), a page past the middle
+        is read from the oldest end, so the oldest page of a long history costs what the newest does."""
+        limit, offset = max(0, limit), max(0, offset)
+        if total is not None and offset > total // 2:
+            from_start = max(0, total - offset - limit)
+            rows = await self.db.fetchall(
+                _HISTORY_PAGE.format(order="ASC", bound=">="), (guild_id, member_id, guild_id, member_id,
+                                                                 from_start, min(limit, max(0, total - offset))),
+            )
+            return [LedgerEntry(*row) for row in reversed(rows)]
         rows = await self.db.fetchall(
-            "SELECT id, kind, amount, held_change, balance_after, held_after, job_id, actor_id, reason,"
-            " consume_coins, created_at FROM ledger WHERE guild_id = ? AND member_id = ?"
-            " ORDER BY id DESC LIMIT ? OFFSET ?",
-            (guild_id, member_id, max(0, limit), max(0, offset)),
+            _HISTORY_PAGE.format(order="DESC", bound="<="), (guild_id, member_id, guild_id, member_id, offset, limit)
         )
         return [LedgerEntry(*row) for row in rows]
 

@@ -267,6 +267,8 @@ async def test_a_typed_seed_is_kept_by_a_rerun_and_the_files_are_not_uploaded_ag
 
     style = await world.generate("style-transfer", member=16, prompt=None,
                                  images=[png_bytes((255, 0, 0)), png_bytes((0, 0, 255))])
+    # Its files reach RunningHub when its task is created; a re-run (offered on the result) reuses them.
+    await eventually(lambda: world.state_is(style.id, JobState.DELIVERED))
     uploads = dict(world.sim.uploads)
     restyled = await world.service.rerun(style.id, Requester(GUILD, CHANNEL, 16, None))
     await eventually(lambda: world.state_is(restyled.id, JobState.DELIVERED))

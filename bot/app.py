@@ -80,7 +80,8 @@ async def _runninghub_url(settings: Settings) -> AsyncIterator[str]:
         return
     from bot.runninghub.simulator import Simulator  # only the simulator's users pay for importing it
 
-    simulator = Simulator(api_key=settings.runninghub_api_key, concurrency=settings.runninghub_concurrency)
+    # One account per configured key, each with its own concurrency, as RunningHub would have them.
+    simulator = Simulator(keys=settings.runninghub_api_keys, concurrency=dict(settings.runninghub_pool()))
     url = await simulator.start()
     log.info("using the built-in RunningHub simulator at %s (fake results, no coins spent)", url)
     try:

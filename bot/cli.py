@@ -47,6 +47,7 @@ from bot.jobs.pipeline import (
 from bot.logs import SecretFilter, setup_logging
 from bot.runninghub.client import RunningHubClient
 from bot.runninghub.errors import AccountError, RunningHubError, TaskFailed, TransientError
+from bot.runninghub.pool import key_tail
 from bot.runninghub.types import CreatedTask, NodeInfo, TaskOutputs, TaskState
 from bot.workflows import (
     IMAGE_OPTIONS,
@@ -423,22 +424,34 @@ async def _check_runninghub(
     """Each (label, alias) against its live workflow; the label is the alias, or 'guild G alias'."""
     ok = True
     where = "the in-process simulator" if settings.use_simulator else settings.runninghub_base_url
-    async with _runninghub(settings, max_attempts=2, request_timeout=15) as (client, _session):
-        try:
-            account = await client.account_status()
-        except RunningHubError as exc:
-            console.print(f"RunningHub ({where}): {_runninghub_message(exc, settings)}")
+    async with _runninghub(settings, max_attempts=2, request_timeout=15) as (first, session):
+        # Every key of the pool, each shown by its last 4 characters only.
+        keys = [SIMULATOR_API_KEY] if settings.use_simulator else list(settings.runninghub_api_keys)
+        answering: RunningHubClient | None = None
+        for index, api_key in enumerate(keys):
+            client = first if index == 0 else RunningHubClient(
+                session, first.base_url, api_key, max_attempts=2, request_timeout=15
+            )
+            try:
+                account = await client.account_status()
+            except RunningHubError as exc:
+                console.print(f"RunningHub ({where}), key {key_tail(api_key)}: {_runninghub_message(exc, settings)}")
+                ok = False
+                continue
+            coins = "unknown" if account.remain_coins is None else str(account.remain_coins)
+            money = (
+                f", money {account.remain_money} {account.currency or ''}".rstrip()
+                if account.remain_money
+                else ""
+            )
+            console.print(
+                f"RunningHub ({where}), key {key_tail(api_key)}: reachable; account {account.api_type or '?'},"
+                f" coins {coins}{money}, {account.current_task_counts} task(s) running"
+            )
+            answering = answering or client
+        if answering is None:
             return False
-        coins = "unknown" if account.remain_coins is None else str(account.remain_coins)
-        money = (
-            f", money {account.remain_money} {account.currency or ''}".rstrip()
-            if account.remain_money
-            else ""
-        )
-        console.print(
-            f"RunningHub ({where}): reachable; account {account.api_type or '?'}, coins {coins}{money}, "
-            f"{account.current_task_counts} task(s) running"
-        )
+        client = answering  # the workflows are the same for every key: checked once
         for label, workflow in workflows:
             if not workflow.enabled:
                 console.print(f"  {label}: disabled, not checked")

@@ -662,6 +662,24 @@ async def test_check_with_a_wrong_key_and_with_runninghub_down(
     assert "Cannot reach RunningHub" in capsys.readouterr().out
 
 
+async def test_check_shows_each_key_of_the_pool_by_its_last_four_characters(
+    sim: Simulator, env: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    good, other, refused = SIMULATOR_API_KEY, "goodkey2" + "0" * 20 + "GOD2", "badkey00" + "0" * 20 + "BAD3"
+    sim.add_key(other, coins=777)
+    sim.revoke_key(refused)
+    env.setenv("DISCORD_TOKEN", "x")
+    env.setenv("RUNNINGHUB_API_KEY", f"{good},{other},{refused}")
+    assert await run_in_thread("check") == 1  # one key is refused: not all good
+    out = capsys.readouterr().out
+    assert f"key …{good[-4:]}: reachable; account NORMAL, coins 100000, 0 task(s) running" in out
+    assert "key …GOD2: reachable; account NORMAL, coins 777, 0 task(s) running" in out
+    assert "key …BAD3: RunningHub rejected the API key" in out
+    assert "  z-image: ok" in out  # the workflows are checked with a key that answers
+    for key in (good, other, refused):
+        assert key[:-4] not in out and key[-5:] not in out
+
+
 # ------------------------------------------------------------------------------------------- run / simulate
 
 

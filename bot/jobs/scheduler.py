@@ -109,12 +109,11 @@ class Scheduler:
                 continue  # a key no longer configured: nothing we submit goes there
             tracked, unknown = taken[key]
             if job.state is not JobState.UNKNOWN:
-                tracked += 1
+                taken[key] = (tracked + 1, unknown)
                 continue
             timeout = self.registry.for_guild(job.guild_id).timeout_for(job.alias)
             if (job.submitted_at or job.created_at) + timeout >= now:
-                unknown += 1  # past its timeout, whatever it was has surely ended
-            taken[key] = (tracked, unknown)
+                taken[key] = (tracked, unknown + 1)  # past its timeout, whatever it was has surely ended
         return taken
 
     async def _unknown_still_running(self, key: PoolKey, tracked: int, unknown: int) -> int:

@@ -25,7 +25,7 @@ from dataclasses import replace
 
 from bot.db.journal import Job, Journal
 from bot.jobs.inputs import JobInputs
-from bot.jobs.pipeline import JobRequest, build_node_info, submit
+from bot.jobs.pipeline import submit
 from bot.jobs.reasons import reason_for_error
 from bot.jobs.spool import Spool
 from bot.jobs.states import AT_RUNNINGHUB, JobState
@@ -34,7 +34,7 @@ from bot.runninghub.errors import CapacityError, OutcomeUnknown, RunningHubError
 from bot.runninghub.pool import KeyPool, PoolKey, refuses_key
 from bot.runninghub.types import NodeInfo
 from bot.texts import Msg
-from bot.workflows import Workflow, WorkflowRegistry
+from bot.workflows import WorkflowRegistry
 
 log = logging.getLogger(__name__)
 
@@ -199,7 +199,7 @@ class Scheduler:
         if self.pool.remove(key, exc):
             await self.on_key_refused(key, exc)
 
-    async def _upload(self, job: Job, key: PoolKey, workflow: Workflow) -> str | None:
+    async def _upload(self, job: Job, key: PoolKey) -> str | None:
         """Upload the job's files kept on disk with `key` and record the names; an outcome word when
         it cannot go on. Names uploaded with another key are of no use to this one's account."""
         inputs = JobInputs.from_json(job.inputs)
@@ -232,11 +232,20 @@ class Scheduler:
             if await self.journal.end(job.id, (JobState.PENDING,), JobState.FAILED, reason_for_error(exc)):
                 await self.on_ended(job.id)
             return "failed"
-        request = JobRequest(workflow=workflow, prompt=inputs.prompt, files={}, params=inputs.params)
-        nodes = build_node_info(request, uploaded)
-        record = replace(inputs, uploads=uploaded, uploads_key=key.key_id, nodes=tuple(
-            {"node_id": n.node_id, "field_name": n.field_name, "field_value": n.field_value} for n in nodes
-        ))
+        # The nodeInfoList names each file as it was known so far (its spool name, or its name on
+        # another key's account): it now names the upload this key's account holds.
+        renamed = {
+            old: uploaded[option]
+            for option, name in missing.items()
+            for old in (name, inputs.uploads.get(option))
+            if old
+        }
+        nodes = tuple(
+            {**n, "field_value": renamed.get(n["field_value"], n["field_value"])}
+            if isinstance(n.get("field_value"), str) else n
+            for n in inputs.nodes
+        )
+        record = replace(inputs, uploads=uploaded, uploads_key=key.key_id, nodes=nodes)
         if not await self.journal.set_inputs(job.id, record.to_json()):
             return "skipped"  # cancelled while its files were uploading
         return None
@@ -252,7 +261,7 @@ class Scheduler:
                 await self.on_ended(job.id)
             return "failed"
         try:
-            stopped = await self._upload(job, key, workflow)
+            stopped = await self._upload(job, key)
         except Exception as exc:
             log.exception("job %s: could not upload its files", job.id)
             if await self.journal.end(job.id, (JobState.PENDING,), JobState.FAILED, reason_for_error(exc)):

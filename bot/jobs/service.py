@@ -260,7 +260,8 @@ class JobService:
             })
             # Files of an earlier job (a re-run or an edit) stay where they are: on their key's account.
             reused = {option: item.remote for option, item in request.reused.items()}
-            record = replace(job_record(request, reused), spooled=spooled,
+            # Until the scheduler uploads them, the nodeInfoList names the new files by their spool names.
+            record = replace(job_record(request, {**spooled, **reused}), uploads=reused, spooled=spooled,
                              uploads_key=request.uploads_key if reused else None)
         except BaseException as exc:
             # The member is told right here, ephemerally.

@@ -12,9 +12,9 @@ import pytest
 
 from bot.config import ConfigError, settings_from_mapping
 from bot.db.journal import Job
+from bot.governance.gate import Requester
 from bot.jobs.reasons import reason_for_error
 from bot.jobs.scheduler import assign
-from bot.jobs.service import Starter
 from bot.logs import SecretFilter
 from bot.runninghub.client import RunningHubClient
 from bot.runninghub.pool import KeyPool, PoolKey, key_fingerprint
@@ -239,7 +239,7 @@ async def test_a_rerun_of_a_job_with_files_runs_on_the_key_that_has_them(pool: P
     done = await world.job(first.id)
     # Both keys are free: the re-run still goes to the account its file was uploaded to.
     for _ in range(3):
-        starter = Starter(guild_id=done.guild_id, channel_id=done.channel_id, member_id=31, locale=None)
+        starter = Requester(guild_id=done.guild_id, channel_id=done.channel_id, member_id=31, locale=None)
         again = await world.service.rerun(first.id, starter)
         await eventually(lambda again=again: world.state_is(again.id, "delivered"), timeout=20)
         assert (await world.job(again.id)).api_key_id == done.api_key_id
@@ -252,7 +252,7 @@ async def test_an_edit_with_a_new_file_uploads_it_with_the_key_of_the_files_it_r
                                  images=[png_bytes((1, 1, 1)), png_bytes((2, 2, 2))])
     await eventually(lambda: world.state_is(first.id, "delivered"), timeout=20)
     done = await world.job(first.id)
-    starter = Starter(guild_id=done.guild_id, channel_id=done.channel_id, member_id=33, locale=None)
+    starter = Requester(guild_id=done.guild_id, channel_id=done.channel_id, member_id=33, locale=None)
     again = await world.service.edit(first.id, starter, prompt=None, params=None)
     await eventually(lambda: world.state_is(again.id, "delivered"), timeout=20)
     rerun = await world.job(again.id)

@@ -13,7 +13,7 @@ MESSAGES = {
     "keypool.removed": {
         "en": "RunningHub key {key} was taken out of the pool: {reason} Its waiting jobs go to the other keys; "
         "fix or remove it in RUNNINGHUB_API_KEY, then restart the bot.",
-        "zh-CN": "RunningHub 密钥 {key} 已移出账号池：{reason} 它排队中的任务会交给其他密钥；"
+        "zh-CN": "RunningHub 密钥 {key} 已移出账号池：{reason}它排队中的任务会交给其他密钥；"
         "请在 RUNNINGHUB_API_KEY 中修正或删除它，然后重启机器人。",
     },
     "health.key": {
@@ -27,7 +27,7 @@ MESSAGES = {
         "zh-CN": "密钥 {key}：已用 {used}/{limit} 个并发；无法获取账户状态：{error}",
     },
     "health.key_removed": {
-        "en": "Key {key}: taken out of the pool ({reason})",
-        "zh-CN": "密钥 {key}：已移出账号池（{reason}）",
+        "en": "Key {key}: taken out of the pool. {reason}",
+        "zh-CN": "密钥 {key}：已移出账号池。{reason}",
     },
 }

@@ -17,7 +17,7 @@ import mimetypes
 import random
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
 import aiohttp
@@ -28,6 +28,7 @@ from bot.runninghub.errors import (
     TransientError,
     error_for_code,
 )
+from bot.runninghub.progress import IDLE_TIMEOUT, Progress, read_progress
 from bot.runninghub.types import (
     MAX_UPLOAD_BYTES,
     AccountStatus,
@@ -182,7 +183,8 @@ class RunningHubClient:
         if code == CODE_QUEUED:
             return TaskOutputs(TaskState.QUEUED, [], None, None, None)
         if code == CODE_RUNNING:
-            return TaskOutputs(TaskState.RUNNING, [], None, None, None)
+            url = data.get("netWssUrl") if isinstance(data, dict) else None
+            return TaskOutputs(TaskState.RUNNING, [], None, None, None, url if isinstance(url, str) and url else None)
         if code == CODE_FAILED:
             reason = FailedReason.from_json(data.get("failedReason")) if isinstance(data, dict) else None
             return TaskOutputs(TaskState.FAILED, [], reason, None, None)
@@ -217,6 +219,11 @@ class RunningHubClient:
             if item_cost is not None:
                 cost = item_cost if cost is None else max(cost, item_cost)
         return TaskOutputs(TaskState.SUCCEEDED, files, None, coins, cost)
+
+    def progress(self, net_wss_url: str, *, node_classes: Mapping[str, str] | None = None,
+                 idle_timeout: float = IDLE_TIMEOUT) -> AsyncIterator[Progress]:
+        """The running task's progress from its `netWssUrl`, through this client's session."""
+        return read_progress(self._session, net_wss_url, node_classes=node_classes, idle_timeout=idle_timeout)
 
     async def status(self, task_id: str) -> str:
         """QUEUED, RUNNING, SUCCESS or FAILED (CREATE is possible but undocumented)."""

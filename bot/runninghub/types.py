@@ -112,6 +112,7 @@ class TaskOutputs:
     failed_reason: FailedReason | None
     consume_coins: int | None
     cost_seconds: float | None
+    net_wss_url: str | None = None  # while running: the progress socket (may carry a token)
 
 
 def _int_or_none(value: Any) -> int | None:

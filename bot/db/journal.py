@@ -23,7 +23,7 @@ import aiosqlite
 from bot.db.database import Database
 from bot.db.ledger import Ledger
 from bot.errors import UserError
-from bot.jobs.states import AT_RUNNINGHUB, COUNTED_AGAINST_CAP, ENDED_BADLY, WAITING, JobState
+from bot.jobs.states import AT_RUNNINGHUB, CHARGED, COUNTED_AGAINST_CAP, ENDED_BADLY, WAITING, JobState
 from bot.texts import Msg
 
 
@@ -345,6 +345,15 @@ class Journal:
 
     async def set_notified(self, job_id: int) -> None:
         await self.db.execute("UPDATE jobs SET notified_at = ? WHERE id = ?", (self.clock(), job_id))
+
+    async def recent_run_times(self, alias: str, limit: int) -> list[float]:
+        """Seconds from running to finished of the alias's latest successes, newest first."""
+        rows = await self.db.fetchall(
+            "SELECT finished_at - started_at FROM jobs WHERE alias = ? AND state IN (?, ?)"
+            " AND started_at IS NOT NULL AND finished_at IS NOT NULL ORDER BY id DESC LIMIT ?",
+            (alias, *CHARGED, limit),
+        )
+        return [max(0.0, float(r[0])) for r in rows]
 
     async def last_served(self) -> dict[tuple[int, int], float]:
         """When each member last had a job submitted (for round-robin)."""

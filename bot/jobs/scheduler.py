@@ -28,7 +28,7 @@ from bot.jobs.inputs import JobInputs
 from bot.jobs.pipeline import submit
 from bot.jobs.reasons import reason_for_error
 from bot.jobs.spool import Spool
-from bot.jobs.states import AT_RUNNINGHUB, JobState
+from bot.jobs.states import AT_RUNNINGHUB, WAITING, JobState
 from bot.jobs.targets import workflow_of
 from bot.runninghub.errors import CapacityError, OutcomeUnknown, RunningHubError, TransientError
 from bot.runninghub.pool import KeyPool, PoolKey, refuses_key
@@ -95,6 +95,12 @@ class Scheduler:
                 await asyncio.wait_for(self._wake.wait(), timeout=max(0.01, delay))
             except TimeoutError:
                 pass
+
+    async def waiting_order(self) -> list[Job]:
+        """The waiting jobs in the order the coming passes will submit them (first = next)."""
+        if self._last_served is None:
+            self._last_served = await self.journal.last_served()
+        return fair_order(await self.journal.in_states(WAITING), self._last_served)
 
     async def active_count(self) -> int:
         return sum(tracked + unknown for tracked, unknown in (await self.slots_taken()).values())

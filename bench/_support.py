@@ -69,7 +69,7 @@ class BenchNotifier:
         self.statuses += 1
         return next(self._ids)
 
-    async def edit_status(self, job: Job, text: str) -> bool:
+    async def edit_status(self, job: Job, text: str, *, cancellable: bool | None = None) -> bool:
         self.edits += 1
         return True
 

@@ -57,7 +57,8 @@ class RerunButton(discord.ui.DynamicItem[discord.ui.Button], template=job_button
             service = interaction.client.services.jobs
             locale = locale_of(interaction)
             job = await service.rerun(self.job_id, requester_of(interaction))
-            await reply(interaction, queued_reply(job, await service.queue_position(job), locale))
+            await reply(interaction, queued_reply(job, await service.queue_position(job), await service.available(job),
+                                                  locale))
 
 
 class DeleteButton(discord.ui.DynamicItem[discord.ui.Button], template=job_buttons.template(job_buttons.DELETE)):
@@ -85,6 +86,34 @@ class DeleteButton(discord.ui.DynamicItem[discord.ui.Button], template=job_butto
             log.info("job %s: result message deleted by %s", self.job_id, interaction.user.id)
 
 
+class CancelButton(discord.ui.DynamicItem[discord.ui.Button], template=job_buttons.template(job_buttons.CANCEL)):
+    """On a status message: cancels the job at RunningHub and refunds it (owner or moderator)."""
+
+    def __init__(self, job_id: int) -> None:
+        super().__init__(discord.ui.Button(custom_id=job_buttons.CANCEL.format(job=job_id)))
+        self.job_id = job_id
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: Interaction, item: discord.ui.Button, match: re.Match[str]
+    ) -> CancelButton:
+        return cls(int(match["job"]))
+
+    async def callback(self, interaction: Interaction) -> None:
+        async with refusals(interaction):
+            await interaction.response.defer(ephemeral=True, thinking=True)
+            await _cancel(interaction, self.job_id)
+
+
+async def _cancel(interaction: Interaction, job_id: int) -> None:
+    """/cancel and the cancel button: the service checks who may; the answer is ephemeral."""
+    ended = await interaction.client.services.jobs.cancel(
+        job_id, guild_id=_guild_id(interaction), actor_id=interaction.user.id,
+        is_moderator=interaction_is_moderator(interaction),
+    )
+    await reply(interaction, cancelled_reply(ended, locale_of(interaction)))
+
+
 def _guild_id(interaction: Interaction) -> int:
     assert interaction.guild_id is not None  # every command here is guild_only
     return interaction.guild_id
@@ -102,7 +131,7 @@ class Jobs(commands.Cog):
         self._starter: asyncio.Task[None] | None = None
 
     async def cog_load(self) -> None:
-        self.bot.add_dynamic_items(RerunButton, DeleteButton)
+        self.bot.add_dynamic_items(RerunButton, DeleteButton, CancelButton)
         # The loops start once the gateway is ready: deliveries need the guild cache (the guild's
         # upload limit, cached channels). What a previous run left was settled in setup_hook.
         self._starter = asyncio.create_task(self._start_when_ready(), name="rhbot-jobs-start")
@@ -115,7 +144,7 @@ class Jobs(commands.Cog):
         if self._starter is not None:
             self._starter.cancel()
         await self.service.stop()
-        self.bot.remove_dynamic_items(RerunButton, DeleteButton)
+        self.bot.remove_dynamic_items(RerunButton, DeleteButton, CancelButton)
 
     @app_commands.command(name="generate", description=cmd_text("cmd.generate"))
     @app_commands.guild_only()
@@ -169,7 +198,8 @@ class Jobs(commands.Cog):
                 files[option] = InputFile(option, attachment.filename, data)
             request = validate_request(chosen, prompt=prompt, files=files, params=params)
             job = await service.start_job(request, starter)
-        await reply(interaction, queued_reply(job, await service.queue_position(job), locale))
+        await reply(interaction, queued_reply(job, await service.queue_position(job), await service.available(job),
+                                              locale))
 
     @app_commands.command(name="jobs", description=cmd_text("cmd.jobs"))
     @app_commands.guild_only()
@@ -183,11 +213,7 @@ class Jobs(commands.Cog):
     @app_commands.describe(job=cmd_text("cmd.cancel.job"))
     async def cancel(self, interaction: Interaction, job: JobId) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
-        ended = await self.service.cancel(
-            job, guild_id=_guild_id(interaction), actor_id=interaction.user.id,
-            is_moderator=interaction_is_moderator(interaction),
-        )
-        await reply(interaction, cancelled_reply(ended, locale_of(interaction)))
+        await _cancel(interaction, job)
 
     @app_commands.command(name="resend", description=cmd_text("cmd.resend"))
     @app_commands.guild_only()

@@ -152,7 +152,8 @@ def _check_can_post(interaction: Interaction) -> None:
 
 
 async def _answer_queued(interaction: Interaction, service: JobService, job: Job) -> None:
-    await reply(interaction, queued_reply(job, await service.queue_position(job), locale_of(interaction)))
+    await reply(interaction, queued_reply(job, await service.queue_position(job), await service.available(job),
+                                          locale_of(interaction)))
 
 
 async def _fetch_message(interaction: Interaction, message_id: int) -> discord.Message:

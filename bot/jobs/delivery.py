@@ -66,7 +66,11 @@ class Delivery:
         clock: Callable[[], float] = time.time,
         retry_base: float = 5.0,
         on_given_up: Callable[[Job, int], Awaitable[None]] | None = None,
+        show_status: Callable[[Job, str], None] | None = None,
     ) -> None:
+        """`show_status(job, text)` puts the job's final text on its status message (the
+        StatusBoard, which paces edits per channel); without it the message is edited here."""
+        self.show_status = show_status
         self.journal = journal
         self.on_given_up = on_given_up  # told (job, attempts) when a delivery is left for /resend
         self.notifier = notifier
@@ -145,6 +149,9 @@ class Delivery:
         if job.status_message_id is None:
             return
         delivered = await self.journal.get(job.id)
+        if self.show_status is not None:
+            self.show_status(delivered or job, final_status(delivered or job, self.clock()))
+            return
         try:
             await self.notifier.edit_status(job, final_status(delivered or job, self.clock()))
         except DeliveryError as exc:

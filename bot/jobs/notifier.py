@@ -31,11 +31,14 @@ class Notifier(Protocol):
         ...
 
     async def post_status(self, job: Job, text: str) -> int | None:
-        """Post the job's status message in its channel; returns the message id."""
+        """Post the job's status message in its channel, with its cancel button; returns the message id."""
         ...
 
-    async def edit_status(self, job: Job, text: str) -> bool:
-        """Edit the status message in place; False when it no longer exists."""
+    async def edit_status(self, job: Job, text: str, *, cancellable: bool | None = None) -> bool:
+        """Edit the status message in place; False when it no longer exists.
+
+        `cancellable`: True keeps the cancel button, False removes it, None leaves the buttons alone.
+        """
         ...
 
     async def post_result(

@@ -4,7 +4,9 @@ One sweep reads the active jobs with one query, asks `/task/openapi/outputs` for
 bounded concurrency, and writes only what changed. A poll error is not a task failure: the task
 is asked again next sweep (a task that actually finished is never refunded because a poll broke).
 A webhook wakes the poller for one task at once; polling stays as the safety net.
-Each task is asked about (and cancelled) with the pool key that created it.
+Each task is asked about (and cancelled) with the pool key that created it. Status messages are
+the StatusBoard's: the poller tells it what it saw (queued; running, with the task's progress
+socket).
 """
 
 from __future__ import annotations
@@ -13,33 +15,20 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 
 from bot.db.journal import Job, Journal
 from bot.jobs.reasons import reason_for_failure
 from bot.jobs.states import POLLED, JobState
+from bot.jobs.status import StatusBoard
 from bot.runninghub.errors import RunningHubError, TaskNotFound
 from bot.runninghub.pool import KeyPool, PoolKey, refuses_key
 from bot.runninghub.types import TaskOutputs, TaskState
 from bot.texts import Msg
-from bot.texts.jobs import queued_status, running_status
 from bot.workflows import WorkflowRegistry
 
 log = logging.getLogger(__name__)
 
 NOT_FOUND_LIMIT = 3  # consecutive 807 answers before a task is given up as lost
-STATUS_STEP = 10  # seconds: a running job's elapsed time is shown (and its message edited) in steps of this
-
-
-def coarse_elapsed(seconds: float) -> float:
-    """Round elapsed time down to a STATUS_STEP, so a status message changes only that often."""
-    return float(int(seconds) // STATUS_STEP * STATUS_STEP)
-
-
-@dataclass
-class StatusLine:
-    text: str
-    edited_at: float
 
 
 class Poller:
@@ -52,11 +41,10 @@ class Poller:
         interval: float,
         on_succeeded: Callable[[int], Awaitable[None]],
         on_ended: Callable[[int], Awaitable[None]],
-        edit_status: Callable[[Job, str], Awaitable[None]],
+        status: StatusBoard,
         on_key_refused: Callable[[PoolKey, RunningHubError], Awaitable[None]] | None = None,
         clock: Callable[[], float] = time.time,
         max_parallel: int = 16,
-        status_interval: float = 10.0,
     ) -> None:
         self.journal = journal
         self.pool = pool
@@ -65,14 +53,12 @@ class Poller:
         self.interval = interval
         self.on_succeeded = on_succeeded
         self.on_ended = on_ended
-        self.edit_status = edit_status
+        self.status = status
         self.clock = clock
-        self.status_interval = status_interval
         self._semaphore = asyncio.Semaphore(max_parallel)
         self._wake = asyncio.Event()
         self._urgent: set[str] = set()
         self._not_found: dict[int, int] = {}
-        self._status: dict[int, StatusLine] = {}
         self.sweeps = 0
 
     def wake(self, task_id: str | None = None) -> None:
@@ -108,13 +94,17 @@ class Poller:
 
     async def sweep(self, only: set[str] | None = None) -> None:
         self.sweeps += 1
-        jobs = [j for j in await self.journal.in_states(POLLED) if j.task_id]
+        active = await self.journal.in_states(POLLED)
+        jobs = [j for j in active if j.task_id]
         if only is not None:
             jobs = [j for j in jobs if j.task_id in only]
             self._urgent -= only
         else:
             self._urgent.clear()
         await asyncio.gather(*(self._check(job) for job in jobs))
+        if only is None:
+            # No progress socket outlives its job, whatever ended it.
+            self.status.running_jobs({j.id for j in active})
 
     async def _check(self, job: Job) -> None:
         key = self.pool.get(job.api_key_id)
@@ -147,20 +137,17 @@ class Poller:
         if outcome.state == TaskState.SUCCEEDED:
             outputs = [(f.url, f.file_type, f.node_id, f.text) for f in outcome.files]
             if await self.journal.succeed(job.id, outputs, outcome.consume_coins):
-                self._status.pop(job.id, None)
                 await self.on_succeeded(job.id)
         elif outcome.state == TaskState.FAILED:
             reason = reason_for_failure(outcome.failed_reason)
             if await self.journal.end(job.id, POLLED, JobState.FAILED, reason):
-                self._status.pop(job.id, None)
                 await self.on_ended(job.id)
         elif outcome.state == TaskState.RUNNING:
-            if job.state == JobState.QUEUED:
-                await self.journal.started(job.id)
-            started = job.started_at or self.clock()
-            await self._show(job, running_status(job, coarse_elapsed(self.clock() - started)))
+            if job.state == JobState.QUEUED and await self.journal.started(job.id):
+                job = await self.journal.get(job.id) or job
+            await self.status.running(job, outcome.net_wss_url)
         else:
-            await self._show(job, queued_status(job))
+            self.status.queued(job)
 
     async def _timed_out(self, job: Job) -> bool:
         limit = self.registry.for_guild(job.guild_id).timeout_for(job.alias)
@@ -175,20 +162,5 @@ class Poller:
             except RunningHubError as exc:
                 log.warning("job %s: cancel after timeout failed: %s", job.id, exc)
         if await self.journal.end(job.id, POLLED, JobState.TIMED_OUT, None):
-            self._status.pop(job.id, None)
             await self.on_ended(job.id)
         return True
-
-    async def _show(self, job: Job, text: str) -> None:
-        """Edit the status message only when its text changes, and not more often than status_interval."""
-        if job.status_message_id is None:
-            return
-        last = self._status.get(job.id)
-        now = self.clock()
-        if last is not None and (last.text == text or now - last.edited_at < self.status_interval):
-            return
-        self._status[job.id] = StatusLine(text, now)
-        try:
-            await self.edit_status(job, text)
-        except Exception as exc:
-            log.info("job %s: status edit failed: %s", job.id, exc)

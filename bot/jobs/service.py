@@ -34,6 +34,8 @@ from bot.jobs.reasons import reason_for_error
 from bot.jobs.scheduler import Scheduler
 from bot.jobs.spool import Spool
 from bot.jobs.states import UNFINISHED, WAITING, JobState
+from bot.jobs.status import StatusBoard
+from bot.jobs.status_edits import INTERVAL, MIN_PROGRESS_GAP
 from bot.media import sniff
 from bot.runninghub.client import RunningHubClient
 from bot.runninghub.errors import RunningHubError, TaskNotFound
@@ -73,7 +75,8 @@ class JobService:
         tell_moderators: Callable[[str, dict[str, object]], Awaitable[None]] | None = None,
         clock: Callable[[], float] = time.time,
         max_unfinished: int = DEFAULT_MAX_UNFINISHED,
-        status_interval: float = 10.0,
+        status_edit_interval: float = INTERVAL,
+        min_progress_gap: float = MIN_PROGRESS_GAP,
         delivery_retry_base: float = 5.0,
         rng: random.Random | None = None,
     ) -> None:
@@ -95,31 +98,38 @@ class JobService:
         self.max_unfinished = max_unfinished
         self.rng = rng or random.Random()  # draws the seeds members leave unset
         self.transfers = asyncio.Semaphore(INTAKE_TRANSFERS)
-        self.delivery = Delivery(
-            journal, notifier, session, clock=clock, retry_base=delivery_retry_base, on_given_up=self._given_up
-        )
         self.scheduler = Scheduler(
             journal, self.pool, registry,
             spool=self.spool,
             webhook_url=self.webhook_url_for,
             on_ended=self._ended,
             on_unknown=self._unknown,
-            on_submitted=lambda _job_id: self.poller.wake(),
+            on_submitted=self._submitted,
             on_key_refused=self._key_refused,
             on_out_of_coins=self._refused_for_coins,
             clock=clock,
             idle_interval=settings.poll_interval,
+        )
+        self.status = StatusBoard(
+            journal, client, notifier,
+            workflow_of=self._workflow_id_of,
+            waiting_order=self.scheduler.waiting_order,
+            clock=clock,
+            interval=status_edit_interval,
+            min_progress_gap=min_progress_gap,
         )
         self.poller = Poller(
             journal, self.pool, registry,
             interval=settings.poll_interval,
             on_succeeded=self._succeeded,
             on_ended=self._ended,
-            edit_status=self._edit_status,
+            status=self.status,
             on_key_refused=self._key_refused,
             clock=clock,
-            status_interval=status_interval,
         )
+        self.delivery = Delivery(journal, notifier, session, clock=clock, retry_base=delivery_retry_base,
+                                 on_given_up=self._given_up,
+                                 show_status=self.status.ended)
         self._tasks: set[asyncio.Task[Any]] = set()
         self._final_status_shown: set[int] = set()  # jobs whose ending is on their status message
         self._loops: list[asyncio.Task[Any]] = []
@@ -139,12 +149,14 @@ class JobService:
         self._loops = [
             asyncio.create_task(self.scheduler.run(), name="rhbot-scheduler"),
             asyncio.create_task(self.poller.run(extra=self.housekeeping), name="rhbot-poller"),
+            asyncio.create_task(self.status.run(), name="rhbot-status"),
         ]
 
     async def stop(self) -> None:
         for task in [*self._loops, *self._tasks]:
             task.cancel()
         await asyncio.gather(*self._loops, *self._tasks, return_exceptions=True)
+        await self.status.close()
         self._loops.clear()
         self._tasks.clear()
 
@@ -323,8 +335,7 @@ class JobService:
         assert job is not None
         if job.state != JobState.PREPARING:  # cancelled while its files were uploading: nothing to announce
             raise _already_ended(job)
-        position = await self.journal.queue_position(job)
-        text = pending_status(job, position)
+        text = pending_status(job, await self.queue_position(job))
         try:
             message_id = await self.notifier.post_status(job, text)
         except DeliveryError as exc:
@@ -332,11 +343,13 @@ class JobService:
             message_id = None
         if message_id is not None:
             await self.journal.set_status_message(job.id, message_id)
+            self.status.posted(replace(job, status_message_id=message_id), text)
         if not await self.journal.ready(job.id, inputs):
             # Cancelled (with /cancel) while its status message was being posted.
             await self._edit_final_status(job.id)
             raise _already_ended(await self.journal.get(job.id) or job)
         self.scheduler.wake()
+        self.status.waiting_changed()  # it may go ahead of others' jobs (round-robin)
         refreshed = await self.journal.get(job.id)
         assert refreshed is not None
         return refreshed
@@ -362,8 +375,16 @@ class JobService:
         return job
 
     async def queue_position(self, job: Job) -> int:
-        """1-based place in the bot's own queue; 0 once the job has left it."""
-        return await self.journal.queue_position(job)
+        """1-based place in the bot's own queue, in the order the scheduler will start the waiting
+        jobs (its round-robin); 0 once the job has left the queue."""
+        for position, waiting in enumerate(await self.scheduler.waiting_order(), start=1):
+            if waiting.id == job.id:
+                return position
+        return 0
+
+    async def available(self, job: Job) -> int:
+        """The coins the job's member has left to spend (after its hold, or after its charge)."""
+        return (await self.ledger.balance(job.guild_id, job.member_id)).available
 
     async def cancel(self, job_id: int, *, guild_id: int, actor_id: int, is_moderator: bool) -> Job:
         job = await self.authorise(job_id, guild_id=guild_id, actor_id=actor_id, is_moderator=is_moderator)
@@ -387,6 +408,7 @@ class JobService:
                 log.warning("job %s: cancel of task %s at RunningHub failed: %s", job.id, task_id, exc)
         await self._edit_final_status(job.id)
         self.scheduler.wake()
+        self.status.waiting_changed()
         ended = await self.journal.get(job.id)
         assert ended is not None
         return ended
@@ -472,11 +494,21 @@ class JobService:
 
     # ---- callbacks from the loops ------------------------------------------------------------
 
+    def _submitted(self, job_id: int) -> None:
+        self.poller.wake()
+        self.status.waiting_changed()  # every job behind it moved up
+
+    def _workflow_id_of(self, alias: str) -> str | None:
+        try:
+            return self.registry.get(alias).workflow_id
+        except UserError:
+            return None
+
     async def _succeeded(self, job_id: int) -> None:
         self.scheduler.wake()
         job = await self.journal.get(job_id)
-        if job is not None and job.status_message_id is not None:
-            await self._edit_status(job, delivering_status(job, self.clock()))
+        if job is not None:
+            self.status.delivering(job, delivering_status(job, self.clock()))
         self.spawn(self.delivery.deliver(job_id), f"deliver-{job_id}")
 
     async def _ended(self, job_id: int) -> None:
@@ -515,17 +547,14 @@ class JobService:
         self._out_of_coins_told[guild_id] = now
         await self.modlog.notice(guild_id, "gov.modlog.out_of_coins")
 
-    async def _edit_status(self, job: Job, text: str) -> None:
-        try:
-            await self.notifier.edit_status(job, text)
-        except DeliveryError as exc:
-            log.info("job %s: status edit failed: %s", job.id, exc)
-
     async def _edit_final_status(self, job_id: int) -> None:
         job = await self.journal.get(job_id)
         if job is None or job.status_message_id is None:
             return
-        await self._edit_status(job, final_status(job, self.clock()))
+        if job.state == JobState.UNKNOWN:
+            self.status.unconfirmed(job, final_status(job, self.clock()))  # a moderator may still cancel it
+        else:
+            self.status.ended(job, final_status(job, self.clock()))
 
     async def _notify_end(self, job_id: int) -> None:
         """Tell the member how a job ended (failed, cancelled, timed out, unknown), once."""

@@ -9,6 +9,7 @@ message while the job can be cancelled and is removed with the edit that shows i
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
@@ -31,11 +32,14 @@ class Phase(StrEnum):
     WAITING = "waiting"
     QUEUED = "queued"
     RUNNING = "running"
+    UNCONFIRMED = "unconfirmed"  # RunningHub did not confirm the start
     DELIVERING = "delivering"
     ENDED = "ended"
 
 
-CANCELLABLE = (Phase.WAITING, Phase.QUEUED, Phase.RUNNING)
+FLUSH_AT_STOP = 5.0  # seconds spent at shutdown on status edits still due
+
+CANCELLABLE = (Phase.WAITING, Phase.QUEUED, Phase.RUNNING, Phase.UNCONFIRMED)
 
 
 class StatusBoard:
@@ -64,12 +68,31 @@ class StatusBoard:
         self._jobs: dict[int, Job] = {}  # the latest snapshot of each job with a live status
         self._phase: dict[int, Phase] = {}
         self._medians: dict[int, float | None] = {}
+        self._waiting_moved = asyncio.Event()
 
     async def run(self) -> None:
-        await self.edits.run()
+        """Send the edits, and re-read the waiting order whenever it may have changed."""
+        await asyncio.gather(self.edits.run(), self._follow_waiting())
 
-    async def close(self) -> None:
+    async def _follow_waiting(self) -> None:
+        while True:
+            await self._waiting_moved.wait()
+            self._waiting_moved.clear()
+            try:
+                await self.waiting_moved()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("waiting positions not updated")
+
+    def waiting_changed(self) -> None:
+        """A job started, arrived or left: positions are re-read soon (once for many calls)."""
+        self._waiting_moved.set()
+
+    async def close(self, flush: float = FLUSH_AT_STOP) -> None:
+        """Close the sockets and show the ends that are still waiting for their edit."""
         await self.sockets.close()
+        await self.edits.flush(flush)
 
     def phase(self, job_id: int) -> Phase | None:
         return self._phase.get(job_id)
@@ -98,6 +121,10 @@ class StatusBoard:
             self._medians[job.id] = await self.run_times.median(job.alias)
         self.sockets.watch(job.id, job.alias, net_wss_url)
         self._show(job, Phase.RUNNING, self._running_text(job))
+
+    def unconfirmed(self, job: Job, text: str) -> None:
+        self._close(job.id)
+        self._show(job, Phase.UNCONFIRMED, text)
 
     def delivering(self, job: Job, text: str) -> None:
         self._close(job.id)
@@ -144,7 +171,9 @@ class StatusBoard:
             raise EditGone
         phase = self._phase.get(edit.job_id)
         try:
-            shown = await self.notifier.edit_status(job, edit.text, cancellable=phase in CANCELLABLE)
+            # The button was posted with the message: it is only ever taken away.
+            cancellable = None if phase in CANCELLABLE else False
+            shown = await self.notifier.edit_status(job, edit.text, cancellable=cancellable)
         except DeliveryError as exc:
             if exc.transient:
                 raise  # tried again next round

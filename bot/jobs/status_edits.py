@@ -195,14 +195,39 @@ class StatusEdits:
                     tasks.add(task)
                     task.add_done_callback(tasks.discard)
                 wake = self.next_wake(now)
-                timeout = None if wake is None else max(0.005, wake - self.clock())
+                # asyncio.timeout, not wait_for: on 3.11 a wait_for cancelled at the wrong moment
+                # could leave this loop stuck "cancelling" at shutdown.
                 try:
-                    await asyncio.wait_for(self._wake.wait(), timeout)
+                    async with asyncio.timeout(None if wake is None else max(0.005, wake - self.clock())):
+                        await self._wake.wait()
                 except TimeoutError:
                     pass
         finally:
             for task in tasks:
                 task.cancel()
+
+    async def flush(self, limit: float) -> None:
+        """At shutdown: send what is still due (ends first), at the usual pace, for at most `limit` s."""
+        try:
+            async with asyncio.timeout(limit):
+                while True:
+                    now = self.clock()
+                    edits = self.due(now)
+                    if edits:
+                        for edit in edits:
+                            self._busy.add(edit.channel_id)
+                        await asyncio.gather(*(self._send(edit) for edit in edits))
+                        continue
+                    wake = self.next_wake(now)
+                    if wake is None or not any(s.urgent or s.final for s in self._statuses.values()
+                                               if s.wanted != s.shown):
+                        return
+                    await asyncio.sleep(max(0.005, wake - now))
+        except TimeoutError:
+            log.info("%d status messages left unedited at shutdown", self.pending())
+
+    def pending(self) -> int:
+        return sum(1 for s in self._statuses.values() if s.wanted != s.shown)
 
     async def _send(self, edit: Edit) -> None:
         ok = False

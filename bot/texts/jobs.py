@@ -67,8 +67,10 @@ def end_notice(job: Job, timeout: float) -> str:
     return t("job.notice.cancelled", job.locale, **common)
 
 
-def queued_reply(job: Job, position: int, locale: str | None) -> str:
-    return t("job.ok.queued", locale, job=job.label, alias=job.alias, position=max(position, 1), coins=job.cost)
+def queued_reply(job: Job, position: int, available: int, locale: str | None) -> str:
+    """The answer to whoever started a job: its place in the queue, the hold, and the coins left."""
+    return t("progress.ok.queued", locale, job=job.label, alias=job.alias, position=max(position, 1),
+             coins=job.cost, balance=available)
 
 
 def cancelled_reply(job: Job, locale: str | None) -> str:

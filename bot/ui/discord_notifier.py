@@ -18,7 +18,7 @@ from bot.db.journal import Job
 from bot.errors import UserError
 from bot.jobs.delivery import delivery_nonce
 from bot.jobs.notifier import DeliveryError, OutgoingFile
-from bot.ui.job_buttons import result_view
+from bot.ui.job_buttons import result_view, status_view
 from bot.workflows import Workflow, WorkflowRegistry
 
 log = logging.getLogger(__name__)
@@ -78,7 +78,8 @@ class DiscordNotifier:
         nonce = delivery_nonce(job) + "s"
         for attempt in (1, 2):
             try:
-                message = await channel.send(text, allowed_mentions=discord.AllowedMentions.none(), nonce=nonce)
+                message = await channel.send(text, allowed_mentions=discord.AllowedMentions.none(), nonce=nonce,
+                                             view=status_view(job))
             except (TimeoutError, discord.HTTPException, aiohttp.ClientError, OSError) as exc:
                 error = _delivery_error(exc)
                 if attempt == 2 or not error.transient:
@@ -89,15 +90,18 @@ class DiscordNotifier:
                 return message.id
         raise AssertionError("unreachable")  # the loop returns or raises
 
-    async def edit_status(self, job: Job, text: str) -> bool:
+    async def edit_status(self, job: Job, text: str, *, cancellable: bool | None = None) -> bool:
         if job.status_message_id is None:
             return False
+        kwargs: dict[str, object] = {}
+        if cancellable is not None:
+            kwargs["view"] = status_view(job) if cancellable else None
         channel = await self._channel(job)
         if not hasattr(channel, "get_partial_message"):
             return False
         partial = channel.get_partial_message(job.status_message_id)  # type: ignore[attr-defined]
         try:
-            await partial.edit(content=text, allowed_mentions=discord.AllowedMentions.none())
+            await partial.edit(content=text, allowed_mentions=discord.AllowedMentions.none(), **kwargs)
         except discord.NotFound:
             return False
         except (TimeoutError, discord.HTTPException, aiohttp.ClientError, OSError) as exc:

@@ -19,6 +19,7 @@ RERUN = "rh:rerun:{job}"
 EDIT = "rh:edit:{job}"
 DETAILS = "rh:details:{job}"
 DELETE = "rh:delete:{job}"
+CANCEL = "rh:cancel:{job}"  # on the status message while the job waits or runs
 # The pattern discord.py matches a click's custom id against, for a `{job}` custom id above.
 JOB_ID_PATTERN = "(?P<job>[0-9]+)"
 
@@ -39,6 +40,14 @@ class PostedView(discord.ui.View):
 
     def is_dispatchable(self) -> bool:
         return False
+
+
+def status_view(job: Job) -> discord.ui.View:
+    """Cancel, on a job's status message until the job ends (the final edit removes it)."""
+    view = PostedView()
+    view.add_item(discord.ui.Button(label=t("progress.button.cancel", job.locale), style=discord.ButtonStyle.danger,
+                                    emoji="✖️", custom_id=CANCEL.format(job=job.id)))
+    return view
 
 
 def result_view(job: Job, workflow: Workflow | None) -> discord.ui.View:

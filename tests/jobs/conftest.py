@@ -61,7 +61,8 @@ class World:
         resources = Resources(settings=settings_from_mapping(env), session=self.session, db=self.db,
                               workflows=self.registry, runninghub_url=env["RUNNINGHUB_BASE_URL"])
         return build_services(resources, notifier, client_options=self.client_options,
-                              job_options={"status_interval": 0, "delivery_retry_base": 0.05})
+                              job_options={"status_edit_interval": 0.01, "min_progress_gap": 0.01,
+                                           "delivery_retry_base": 0.05})
 
     @property
     def ledger(self) -> Ledger:

@@ -46,7 +46,7 @@ class RecordingNotifier:
     async def post_status(self, job: Job, text: str) -> int | None:
         return self._post("status", job, text).id
 
-    async def edit_status(self, job: Job, text: str) -> bool:
+    async def edit_status(self, job: Job, text: str, *, cancellable: bool | None = None) -> bool:
         for message in self.messages:
             if message.id == job.status_message_id:
                 message.edits.append(text)

@@ -27,10 +27,18 @@ import aiohttp
 from PIL import Image
 
 from bot.db.journal import Job, JobOutput, Journal
+from bot.db.ledger import Ledger
 from bot.jobs.notifier import DeliveryError, Notifier, OutgoingFile
 from bot.jobs.pipeline import OutputTooLarge, download_output
 from bot.jobs.states import JobState
-from bot.texts.jobs import ResultContent, final_status, result_more_text, result_text
+from bot.texts.jobs import (
+    ResultContent,
+    final_status,
+    result_more_text,
+    result_text,
+    undelivered_notice,
+    undelivered_status,
+)
 
 log = logging.getLogger(__name__)
 
@@ -67,10 +75,12 @@ class Delivery:
         retry_base: float = 5.0,
         on_given_up: Callable[[Job, int], Awaitable[None]] | None = None,
         show_status: Callable[[Job, str], None] | None = None,
+        ledger: Ledger | None = None,
     ) -> None:
         """`show_status(job, text)` puts the job's final text on its status message (the
         StatusBoard, which paces edits per channel); without it the message is edited here."""
         self.show_status = show_status
+        self.ledger = ledger  # for the balance after the charge, in the result message
         self.journal = journal
         self.on_given_up = on_given_up  # told (job, attempts) when a delivery is left for /resend
         self.notifier = notifier
@@ -107,8 +117,7 @@ class Delivery:
             if not exc.transient or attempts >= GIVE_UP_AFTER:
                 log.error("job %s: delivery failed for good after %d attempts: %s", job.id, attempts, exc)
                 await self.journal.delivery_failed(job.id, 10 * 365 * 86400)
-                if self.on_given_up is not None:
-                    await self.on_given_up(job, attempts)
+                await self._gave_up(job, attempts)
             else:
                 delay = min(300.0, self.retry_base * 2 ** (attempts - 1))
                 log.warning("job %s: delivery failed (%s); retrying in %.0f s", job.id, exc, delay)
@@ -123,6 +132,7 @@ class Delivery:
         posted = await self.journal.delivery_parts(job.id)
         nonce = delivery_nonce(job)
         batches = batch_files(prepared.files)
+        available = await self._available(job)
         first_id = 0
         for number, batch in enumerate(batches, start=1):
             message_id = posted.get(number)
@@ -132,18 +142,37 @@ class Delivery:
                 message_id = None
             if message_id is None:
                 message_id = await self.notifier.post_result(
-                    job, self.part_text(job, prepared, number, len(batches)), batch, first=number == 1,
-                    nonce=f"{nonce}p{number}",
+                    job, self.part_text(job, prepared, number, len(batches), available), batch,
+                    first=number == 1, nonce=f"{nonce}p{number}",
                 )
                 await self.journal.record_part(job.id, number, message_id)
             if number == 1:
                 first_id = message_id
         return first_id
 
-    def part_text(self, job: Job, prepared: Prepared, number: int, parts: int) -> str:
+    def part_text(self, job: Job, prepared: Prepared, number: int, parts: int, available: int | None = None) -> str:
         if number == 1:
-            return self.compose(job, prepared)
+            return self.compose(job, prepared, available)
         return result_more_text(job, number, parts)
+
+    async def _gave_up(self, job: Job, attempts: int) -> None:
+        """Tell the member the results wait for /resend (on the status message and in a notice),
+        and whoever else listens (the modlog)."""
+        if job.status_message_id is not None and self.show_status is not None:
+            self.show_status(job, undelivered_status(job))
+        try:
+            await self.notifier.post_notice(job, undelivered_notice(job))
+        except DeliveryError as exc:
+            log.warning("job %s: could not say that its delivery gave up: %s", job.id, exc)
+        if self.on_given_up is not None:
+            await self.on_given_up(job, attempts)
+
+    async def _available(self, job: Job) -> int | None:
+        """The member's coins after the charge, for the result message (None without a ledger)."""
+        if self.ledger is None:
+            return None
+        return (await self.ledger.balance(job.guild_id, job.member_id)).available
+
 
     async def _finish_status(self, job: Job) -> None:
         if job.status_message_id is None:
@@ -211,18 +240,19 @@ class Delivery:
 
     # ---- posting ---------------------------------------------------------------------------
 
-    def compose(self, job: Job, prepared: Prepared) -> str:
+    def compose(self, job: Job, prepared: Prepared, available: int | None = None) -> str:
         content = ResultContent(links=prepared.links, texts=prepared.texts, has_files=bool(prepared.files),
-                                originals=prepared.originals)
+                                originals=prepared.originals, available=available)
         return result_text(job, content, self.clock())
 
     async def post(self, job: Job, prepared: Prepared) -> int:
         """Post the whole result again (/resend): every part, not journaled, no nonce."""
         batches = batch_files(prepared.files)
+        available = await self._available(job)
         first_id = 0
         for number, batch in enumerate(batches, start=1):
             message_id = await self.notifier.post_result(
-                job, self.part_text(job, prepared, number, len(batches)), batch, first=number == 1
+                job, self.part_text(job, prepared, number, len(batches), available), batch, first=number == 1
             )
             if number == 1:
                 first_id = message_id

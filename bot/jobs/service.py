@@ -128,8 +128,7 @@ class JobService:
             clock=clock,
         )
         self.delivery = Delivery(journal, notifier, session, clock=clock, retry_base=delivery_retry_base,
-                                 on_given_up=self._given_up,
-                                 show_status=self.status.ended)
+                                 on_given_up=self._given_up, show_status=self.status.ended, ledger=ledger)
         self._tasks: set[asyncio.Task[Any]] = set()
         self._final_status_shown: set[int] = set()  # jobs whose ending is on their status message
         self._loops: list[asyncio.Task[Any]] = []

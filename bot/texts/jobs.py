@@ -73,6 +73,15 @@ def queued_reply(job: Job, position: int, available: int, locale: str | None) ->
              coins=job.cost, balance=available)
 
 
+def undelivered_status(job: Job) -> str:
+    """A delivery that gave up: the results wait for /resend."""
+    return t("progress.status.undelivered", job.locale, **_about(job))
+
+
+def undelivered_notice(job: Job) -> str:
+    return t("progress.notice.undelivered", job.locale, number=job.id, **_about(job))
+
+
 def cancelled_reply(job: Job, locale: str | None) -> str:
     return t("job.ok.cancelled", locale, job=job.label, coins=job.cost)
 
@@ -100,12 +109,16 @@ class ResultContent:
     has_files: bool = False
     # RunningHub's links to the full-size originals of images re-encoded to fit
     originals: list[str] = field(default_factory=list)
+    available: int | None = None  # the member's coins after the charge, when known
 
 
 def result_text(job: Job, content: ResultContent, now: float) -> str:
     """The first result message: who, what, how long, the prompt, links and text outputs."""
-    lines = [t("job.result", job.locale, elapsed=duration(job.elapsed(now), job.locale), coins=job.cost,
-               **_about(job))]
+    common = {"elapsed": duration(job.elapsed(now), job.locale), "coins": job.cost, **_about(job)}
+    if content.available is None:
+        lines = [t("job.result", job.locale, **common)]
+    else:
+        lines = [t("progress.result", job.locale, balance=content.available, **common)]
     inputs = JobInputs.from_json(job.inputs)
     if inputs.prompt:
         lines.append("> " + one_line(str(inputs.prompt), PROMPT_SHOWN))

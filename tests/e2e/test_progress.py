@@ -88,7 +88,7 @@ async def test_without_a_working_socket_the_job_completes_delivered_once_charged
 
 
 async def test_jobs_queued_behind_a_long_one_see_their_positions_go_down(world: World) -> None:  # noqa: F811 (the fixture)
-    world.sim.run_seconds = 2.0
+    world.sim.run_seconds = 5.0  # long enough for every position to reach its message (1 edit / 1.1 s)
     _, first = await world.generate(world.alice, prompt="long")
     await world.wait_state(first, "running", "queued")
     behind = [(await world.generate(member, prompt="next"))[1] for member in (world.bob, world.carol, world.mod)]

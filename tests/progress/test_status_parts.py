@@ -9,10 +9,11 @@ from pathlib import Path
 import pytest
 
 from bot.db.database import Database
-from bot.db.journal import PENDING, Journal
+from bot.db.journal import Journal
 from bot.db.ledger import Ledger
 from bot.jobs.eta import RunTimes, median_run_time
 from bot.jobs.scheduler import Scheduler
+from bot.jobs.states import JobState
 from bot.runninghub.progress import Progress
 from bot.texts.progress import bar, running_text
 
@@ -74,7 +75,7 @@ async def test_waiting_positions_follow_the_schedulers_round_robin(journal: Jour
     ids = {}
     for name, member in (("a1", 1), ("a2", 1), ("a3", 1), ("b1", 2), ("c1", 3)):
         job = await journal.create(guild_id=GUILD, channel_id=CHANNEL, member_id=member, alias="z", cost=0,
-                                   locale=None, state=PENDING)
+                                   locale=None, state=JobState.PENDING)
         ids[job.id] = name
     scheduler = Scheduler(journal, None, None, concurrency=1, webhook_url=lambda _j: None,  # type: ignore[arg-type]
                           on_ended=_nothing, on_unknown=_nothing, on_submitted=lambda _j: None)

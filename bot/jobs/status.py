@@ -62,12 +62,13 @@ class StatusBoard:
         self.clock = clock
         self.waiting_order = waiting_order
         self.edits = StatusEdits(self._send, interval=interval, min_progress_gap=min_progress_gap)
-        self.sockets = ProgressWatch(client, on_progress=self._on_progress, workflow_of=workflow_of,
+        self.sockets = ProgressWatch(client, on_progress=self.progress, workflow_of=workflow_of,
                                      idle_timeout=idle_timeout)
         self.run_times = RunTimes(journal)
         self._jobs: dict[int, Job] = {}  # the latest snapshot of each job with a live status
         self._phase: dict[int, Phase] = {}
         self._medians: dict[int, float | None] = {}
+        self._progress: dict[int, Progress] = {}  # the latest from each running job's socket
         self._waiting_moved = asyncio.Event()
 
     async def run(self) -> None:
@@ -99,10 +100,10 @@ class StatusBoard:
 
     # ---- phases ------------------------------------------------------------------------------
 
-    def posted(self, job: Job, text: str) -> None:
-        """The status message was posted (waiting, with its cancel button)."""
+    def posted(self, job: Job, text: str, phase: Phase = Phase.WAITING) -> None:
+        """The status message was just posted with `text` (and its cancel button)."""
         self._jobs[job.id] = job
-        self._phase[job.id] = Phase.WAITING
+        self._phase[job.id] = phase
         self.edits.posted(job.id, job.channel_id, text)
 
     async def waiting_moved(self) -> None:
@@ -120,7 +121,7 @@ class StatusBoard:
         if job.id not in self._medians:
             self._medians[job.id] = await self.run_times.median(job.alias)
         self.sockets.watch(job.id, job.alias, net_wss_url)
-        self._show(job, Phase.RUNNING, self._running_text(job))
+        self._show(job, Phase.RUNNING, self.running_text(job))
 
     def unconfirmed(self, job: Job, text: str) -> None:
         self._close(job.id)
@@ -145,6 +146,7 @@ class StatusBoard:
     def _close(self, job_id: int) -> None:
         self.sockets.stop(job_id)
         self._medians.pop(job_id, None)
+        self._progress.pop(job_id, None)
 
     def _show(self, job: Job, phase: Phase, text: str, *, final: bool = False) -> None:
         if job.status_message_id is None:
@@ -156,14 +158,17 @@ class StatusBoard:
         urgent = changed or phase == Phase.WAITING
         self.edits.show(job.id, job.channel_id, text, phase_changed=urgent, final=final)
 
-    def _running_text(self, job: Job) -> str:
-        return running_text(job, self.sockets.latest(job.id), self._medians.get(job.id), self.clock())
+    def running_text(self, job: Job) -> str:
+        """What the job's status says while it runs, from what is known now."""
+        return running_text(job, self._progress.get(job.id), self._medians.get(job.id), self.clock())
 
-    def _on_progress(self, job_id: int, progress: Progress) -> None:
+    def progress(self, job_id: int, progress: Progress) -> None:
+        """News from the job's progress socket: its status shows it at the channel's next turn."""
         job = self._jobs.get(job_id)
         if job is None or self._phase.get(job_id) != Phase.RUNNING:
             return
-        self.edits.show(job.id, job.channel_id, self._running_text(job), phase_changed=False)
+        self._progress[job_id] = progress
+        self.edits.show(job.id, job.channel_id, self.running_text(job), phase_changed=False)
 
     async def _send(self, edit: Edit) -> None:
         job = self._jobs.get(edit.job_id)

@@ -140,6 +140,7 @@ async def open_world(
     max_unfinished: int = 3,
     allowance: int = 1_000_000,
     session: aiohttp.ClientSession | None = None,
+    job_options: dict[str, Any] | None = None,
 ) -> World:
     """A JobService as the bot builds it (bot/app.py), on `folder`/bot.db, talking to the simulator at `base_url`."""
     settings = settings_from_mapping(
@@ -155,7 +156,8 @@ async def open_world(
     registry = load_workflows(WORKFLOWS)
     session = session or aiohttp.ClientSession()
     resources = Resources(settings=settings, session=session, db=db, workflows=registry, runninghub_url=base_url)
-    services = build_services(resources, notifier, job_options={"max_unfinished": max_unfinished})
+    options = {"max_unfinished": max_unfinished, **(job_options or {})}
+    services = build_services(resources, notifier, job_options=options)
     return World(db, services.ledger, services.journal, registry, session, services.runninghub, services.jobs,
                  notifier)
 

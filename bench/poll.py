@@ -7,11 +7,13 @@ The simulator runs in a child process with a middleware that delays every reques
 (20 ms), so its own work is not charged to the bot. 1,000 long-running tasks are created there,
 and 1,000 journal rows in state 'running' (with their coins held and a status message each) are
 written straight into a real SQLite file. Then the JobService's poller sweeps them: the first
-sweep edits every status message ("running"); the next ones find nothing new. For each sweep:
+sweep changes every status message ("running": handed to the StatusBoard, which paces the
+actual edits per channel); the next ones find nothing new. For each sweep:
 wall time, HTTP requests made (goal: one per task), database statements issued (goal: a
 constant number per sweep, not per task), and CPU time per task. Statements are counted twice:
 `Database.statements` (reads through fetch*/execute) and a wrapper on the connection that counts
-every statement, transactions included (BEGIN, UPDATE, COMMIT...).
+every statement, transactions included (BEGIN, UPDATE, COMMIT...). Progress sockets are off:
+this measures the poll sweep alone.
 
 Side by side, in the same run: the floor for this concurrency, the same 1,000 POSTs to
 /task/openapi/outputs sent by a bare aiohttp loop with the poller's parallelism (16) and no
@@ -127,12 +129,12 @@ async def insert_running_jobs(world: World, task_ids: list[str]) -> None:
 
 async def measure_sweep(label: str, world: World, counter: StatementCounter, requests: RequestCounter) -> Sweep:
     before_statements, before_db = counter.snapshot(), world.db.statements
-    before_requests, before_edits = requests.sent, world.notifier.edits
+    before_requests, before_edits = requests.sent, world.service.status.edits.asked
     cpu, started = time.process_time(), time.perf_counter()
     await world.service.poller.sweep()
     wall, cpu = time.perf_counter() - started, time.process_time() - cpu
     return Sweep(label, wall, cpu, requests.sent - before_requests, counter.snapshot() - before_statements,
-                 world.db.statements - before_db, world.notifier.edits - before_edits)
+                 world.db.statements - before_db, world.service.status.edits.asked - before_edits)
 
 
 async def bare_requests(base_url: str, task_ids: list[str]) -> tuple[float, float]:
@@ -159,7 +161,8 @@ async def main(*, tasks: int = 1000, latency: float = 0.02, sweeps: int = 3) -> 
             requests = RequestCounter()
             session = aiohttp.ClientSession(trace_configs=[requests.config])
             world = await open_world(Path(folder), sim.base_url, notifier=BenchNotifier(),
-                                     env={"POLL_INTERVAL": "5"}, session=session)
+                                     env={"POLL_INTERVAL": "5"}, session=session,
+                                     job_options={"progress_sockets": False})
             try:
                 task_ids = await create_tasks(world, tasks)
                 await insert_running_jobs(world, task_ids)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bench import ack, memory, poll, pool, soak, throughput
+from bench import ack, memory, poll, pool, soak, status_edits, throughput
 
 
 async def test_throughput_runs_every_mode_and_the_naive_client(capsys: pytest.CaptureFixture[str]) -> None:
@@ -56,3 +56,11 @@ async def test_soak_delivers_every_job_and_times_the_coin_commands(capsys: pytes
     assert [t.label for t in timings][:2] == ["/balance", "/quota history"]
     assert all(len(t.loaded) == len(t.baseline) == 10 for t in timings)
     assert "goal RSS growth" in capsys.readouterr().out
+
+
+async def test_status_edits_measures_the_board_and_the_naive_bot(capsys: pytest.CaptureFixture[str]) -> None:
+    coalesced, naive = await status_edits.main(jobs=6, window=4.0, naive_window=3.0)
+    assert coalesced.answered_429 == 0 and coalesced.busiest_5s <= status_edits.LIMIT
+    assert coalesced.phase_waits and not coalesced.unshown  # every ending reached its message
+    assert naive.edits > 0 and len(coalesced.refresh_gaps) == len(naive.refresh_gaps) == 6
+    assert "naive" in capsys.readouterr().out

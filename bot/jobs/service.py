@@ -77,6 +77,7 @@ class JobService:
         max_unfinished: int = DEFAULT_MAX_UNFINISHED,
         status_edit_interval: float = INTERVAL,
         min_progress_gap: float = MIN_PROGRESS_GAP,
+        progress_sockets: bool = True,
         delivery_retry_base: float = 5.0,
         rng: random.Random | None = None,
     ) -> None:
@@ -117,6 +118,7 @@ class JobService:
             clock=clock,
             interval=status_edit_interval,
             min_progress_gap=min_progress_gap,
+            progress_sockets=progress_sockets,
         )
         self.poller = Poller(
             journal, self.pool, registry,

@@ -55,8 +55,11 @@ class StatusBoard:
         interval: float = INTERVAL,
         min_progress_gap: float = MIN_PROGRESS_GAP,
         idle_timeout: float = IDLE_TIMEOUT,
+        progress_sockets: bool = True,
     ) -> None:
-        """`waiting_order()` lists the waiting jobs in the order the scheduler will start them."""
+        """`waiting_order()` lists the waiting jobs in the order the scheduler will start them;
+        `progress_sockets=False` never opens a task's socket (the status shows the elapsed time)."""
+        self.progress_sockets = progress_sockets
         self.journal = journal
         self.notifier = notifier
         self.clock = clock
@@ -120,7 +123,8 @@ class StatusBoard:
         """A poll saw the task running: open its progress socket, show what is known."""
         if job.id not in self._medians:
             self._medians[job.id] = await self.run_times.median(job.alias)
-        self.sockets.watch(job.id, job.alias, net_wss_url)
+        if self.progress_sockets:
+            self.sockets.watch(job.id, job.alias, net_wss_url)
         self._show(job, Phase.RUNNING, self.running_text(job))
 
     def unconfirmed(self, job: Job, text: str) -> None:

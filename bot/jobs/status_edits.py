@@ -76,7 +76,8 @@ class StatusEdits:
         self._free_at: dict[int, float] = {}  # channel -> when its next edit may start
         self._busy: set[int] = set()  # channels with an edit in flight
         self._wake = asyncio.Event()
-        self.sent = 0
+        self.sent = 0  # edits that reached their message
+        self.asked = 0  # new texts asked for (each a change from the text wanted before)
         self.longest_wait = 0.0
 
     # ---- what jobs ask for -------------------------------------------------------------------
@@ -91,6 +92,7 @@ class StatusEdits:
         if status is None:
             # Not posted by this process (a restart): what the message shows is unknown.
             self._statuses[job_id] = _Status(job_id, channel_id, text, None, True, now, 0.0, final)
+            self.asked += 1
             self._wake.set()
             return
         if text == status.shown:
@@ -101,6 +103,8 @@ class StatusEdits:
         becomes_urgent = (phase_changed or final) and not (status.urgent or status.final)
         if status.wanted == status.shown or becomes_urgent:  # the clock of this change starts now
             status.changed_at = now
+        if text != status.wanted:
+            self.asked += 1
         status.wanted = text
         status.urgent = status.urgent or phase_changed or final
         status.final = status.final or final

@@ -37,10 +37,6 @@ def queued_status(job: Job) -> str:
     return t("job.status.queued", job.locale, **_about(job))
 
 
-def running_status(job: Job, running_for: float) -> str:
-    return t("job.status.running", job.locale, elapsed=duration(running_for, job.locale), **_about(job))
-
-
 def delivering_status(job: Job, now: float) -> str:
     return t("job.status.delivering", job.locale, elapsed=duration(job.elapsed(now), job.locale), **_about(job))
 

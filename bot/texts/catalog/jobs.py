@@ -10,10 +10,6 @@ MESSAGES = {
         "en": "⏳ **{alias}** {job} for {mention}: queued at RunningHub",
         "zh-CN": "⏳ **{alias}** {job}（{mention}）：已在 RunningHub 排队",
     },
-    "job.status.running": {
-        "en": "⚙️ **{alias}** {job} for {mention}: running for {elapsed}",
-        "zh-CN": "⚙️ **{alias}** {job}（{mention}）：已运行 {elapsed}",
-    },
     "job.status.delivering": {
         "en": "📦 **{alias}** {job} for {mention}: finished in {elapsed}, delivering",
         "zh-CN": "📦 **{alias}** {job}（{mention}）：{elapsed} 完成，正在发送结果",
@@ -138,12 +134,6 @@ MESSAGES = {
         "zh-CN": "RunningHub 未确认任务已启动。",
     },
     # answers and refusals for the member
-    "job.ok.queued": {
-        "en": "Job {job} (**{alias}**) is queued, position {position}; {coins} coins are held until it finishes. "
-        "Results will be posted in this channel.",
-        "zh-CN": "任务 {job}（**{alias}**）已排队，第 {position} 位；{coins} 金币已冻结，完成后结算。"
-        "结果会发到本频道。",
-    },
     "job.ok.cancelled": {
         "en": "Job {job} was cancelled and {coins} coins were returned.",
         "zh-CN": "任务 {job} 已取消，已退还 {coins} 金币。",

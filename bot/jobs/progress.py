@@ -40,17 +40,14 @@ class ProgressWatch:
         client: RunningHubClient,
         *,
         on_progress: Callable[[int, Progress], None],
-        workflow_of: Callable[[str], str | None],
         clock: Callable[[], float] = time.monotonic,
         idle_timeout: float = IDLE_TIMEOUT,
         retry_after: float = RETRY_AFTER,
         max_attempts: int = MAX_ATTEMPTS,
     ) -> None:
-        """`on_progress(job_id, progress)` is called for every new value (it must not block);
-        `workflow_of(alias)` names the RunningHub workflow whose graph gives node classes."""
+        """`on_progress(job_id, progress)` is called for every new value (it must not block)."""
         self.client = client
         self.on_progress = on_progress
-        self.workflow_of = workflow_of
         self.clock = clock
         self.idle_timeout = idle_timeout
         self.retry_after = retry_after
@@ -67,8 +64,11 @@ class ProgressWatch:
     def open_count(self) -> int:
         return len(self._sockets)
 
-    def watch(self, job_id: int, alias: str, url: str | None) -> None:
-        """The job's task runs: open its socket unless one is open, or it was lost too often."""
+    def watch(self, job_id: int, workflow_id: str | None, url: str | None) -> None:
+        """The job's task runs: open its socket unless one is open, or it was lost too often.
+
+        `workflow_id`: the RunningHub workflow whose graph names the nodes (None for an AI app).
+        """
         if url is None or job_id in self._sockets:
             return
         state = self._watches.setdefault(job_id, _Watch())
@@ -76,7 +76,7 @@ class ProgressWatch:
             return
         state.attempts += 1
         self.opened += 1
-        task = asyncio.create_task(self._read(job_id, alias, url), name=f"progress-{job_id}")
+        task = asyncio.create_task(self._read(job_id, workflow_id, url), name=f"progress-{job_id}")
         self._sockets[job_id] = task
         task.add_done_callback(lambda done: self._closed(job_id, done))
 
@@ -106,8 +106,8 @@ class ProgressWatch:
         if not task.cancelled() and task.exception() is not None:
             log.error("job %s: progress reader failed", job_id, exc_info=task.exception())
 
-    async def _read(self, job_id: int, alias: str, url: str) -> None:
-        classes = await self._node_classes(alias)
+    async def _read(self, job_id: int, workflow_id: str | None, url: str) -> None:
+        classes = await self._node_classes(workflow_id)
         try:
             async for progress in self.client.progress(url, node_classes=classes, idle_timeout=self.idle_timeout):
                 self._latest[job_id] = progress
@@ -122,9 +122,8 @@ class ProgressWatch:
         if state is not None:
             state.finished = True
 
-    async def _node_classes(self, alias: str) -> dict[str, str]:
-        """node id -> class_type of the alias's workflow, fetched once per workflow."""
-        workflow_id = self.workflow_of(alias)
+    async def _node_classes(self, workflow_id: str | None) -> dict[str, str]:
+        """node id -> class_type of the workflow, fetched once per workflow."""
         if workflow_id is None:
             return {}  # an AI app: the node classes come only from the messages themselves
         if workflow_id not in self._graphs:

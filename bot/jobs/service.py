@@ -499,11 +499,10 @@ class JobService:
         self.poller.wake()
         self.status.waiting_changed()  # every job behind it moved up
 
-    def _workflow_id_of(self, alias: str) -> str | None:
-        try:
-            return self.registry.get(alias).workflow_id
-        except UserError:
-            return None
+    def _workflow_id_of(self, job: Job) -> str | None:
+        """The RunningHub workflow a job runs (None for an AI app or an alias gone since)."""
+        workflow = self.registry.for_guild(job.guild_id).find(job.alias)
+        return workflow.workflow_id if workflow is not None else None
 
     async def _succeeded(self, job_id: int) -> None:
         self.scheduler.wake()

@@ -49,7 +49,7 @@ class StatusBoard:
         client: RunningHubClient,
         notifier: Notifier,
         *,
-        workflow_of: Callable[[str], str | None],
+        workflow_of: Callable[[Job], str | None],
         waiting_order: Callable[[], Awaitable[Sequence[Job]]],
         clock: Callable[[], float] = time.time,
         interval: float = INTERVAL,
@@ -65,8 +65,8 @@ class StatusBoard:
         self.clock = clock
         self.waiting_order = waiting_order
         self.edits = StatusEdits(self._send, interval=interval, min_progress_gap=min_progress_gap)
-        self.sockets = ProgressWatch(client, on_progress=self.progress, workflow_of=workflow_of,
-                                     idle_timeout=idle_timeout)
+        self.workflow_of = workflow_of
+        self.sockets = ProgressWatch(client, on_progress=self.progress, idle_timeout=idle_timeout)
         self.run_times = RunTimes(journal)
         self._jobs: dict[int, Job] = {}  # the latest snapshot of each job with a live status
         self._phase: dict[int, Phase] = {}
@@ -124,7 +124,7 @@ class StatusBoard:
         if job.id not in self._medians:
             self._medians[job.id] = await self.run_times.median(job.alias)
         if self.progress_sockets:
-            self.sockets.watch(job.id, job.alias, net_wss_url)
+            self.sockets.watch(job.id, self.workflow_of(job), net_wss_url)
         self._show(job, Phase.RUNNING, self.running_text(job))
 
     def unconfirmed(self, job: Job, text: str) -> None:

@@ -1,8 +1,9 @@
 """Progress end to end: the status message as a member watches it, through the loopback Discord.
 
-The bot runs in this process against the fake Discord and the RunningHub simulator. Every test
-reads what reached Discord (each version of the status message), what the simulator received
-(creates, cancels) and the ledger rows.
+The bot runs in this process against the fake Discord and the RunningHub simulator, whose
+`netWssUrl` streams ComfyUI's progress messages (and can refuse, close early or stay silent).
+Every test reads what reached Discord (each version of the status message), what the simulator
+received (creates, cancels) and the ledger rows.
 """
 
 from __future__ import annotations
@@ -44,6 +45,45 @@ def custom_ids(components: list[dict[str, Any]]) -> list[str]:
 
 async def _is(value: bool) -> bool:
     return value
+
+
+async def test_a_running_task_shows_a_growing_percentage_before_its_result(world: World) -> None:  # noqa: F811 (the fixture)
+    _, job_id = await world.generate(world.alice, prompt="a lighthouse")
+    result = await world.wait_result(job_id, timeout=30)
+    await world.wait_state(job_id, "delivered")
+    status = await world.status_message(job_id)
+    await eventually(lambda: _is(versions(status)[-1].startswith("✅")))
+    seen = percents(status)
+    assert len(set(seen)) >= 2 and seen == sorted(seen), versions(status)
+    assert 0 < seen[-1] < 100
+    texts = versions(status)
+    bars = [v.time for v in status.versions if PERCENT.search(v.content)]
+    assert max(bars) < result.versions[0].time  # the percentages came while it ran, before the result
+    assert any(re.search(r"KSampler \d+/\d+", v) for v in texts)  # the node at work, by its class
+    assert len(world.results(job_id)) == 1 and result.files
+    # The cancel button was on the status message while it ran, and is gone now.
+    assert custom_ids(status.versions[0].components) == [f"rh:cancel:{job_id}"]
+    assert status.custom_ids == []
+
+
+@pytest.mark.parametrize("fault", ["refuse", "close_early", "silent"])
+async def test_without_a_working_socket_the_job_completes_delivered_once_charged_once(
+    world: World, fault: str  # noqa: F811 (the fixture)
+) -> None:
+    world.sim.progress_socket_fault = fault  # type: ignore[attr-defined]
+    _, job_id = await world.generate(world.alice, prompt="no progress")
+    await world.wait_result(job_id, timeout=30)
+    await world.wait_state(job_id, "delivered")
+    assert len(world.results(job_id)) == 1
+    assert await world.ledger(world.alice) == [
+        ("refill", ALLOWANCE, 0, None),
+        ("hold", -10, 10, job_id),
+        ("charge", 0, -10, job_id),
+    ]
+    status = await world.status_message(job_id)
+    running = [v for v in versions(status) if "running, started <t:" in v]
+    assert running, versions(status)  # the elapsed time instead of a bar
+    await world.books_balance()
 
 
 async def test_jobs_queued_behind_a_long_one_see_their_positions_go_down(world: World) -> None:  # noqa: F811 (the fixture)

@@ -79,10 +79,10 @@ async def test_one_socket_per_job_closed_when_it_stops_running(server: Server) -
     seen: list[tuple[int, Progress]] = []
     async with aiohttp.ClientSession() as session:
         client = RunningHubClient(session, "http://127.0.0.1:9", "k" * 32)
-        watch = ProgressWatch(client, on_progress=lambda j, p: seen.append((j, p)), workflow_of=lambda _a: None)
+        watch = ProgressWatch(client, on_progress=lambda j, p: seen.append((j, p)))
         for _ in range(3):  # every poll hands the URL over again: still one socket per job
             for job in (1, 2, 3):
-                watch.watch(job, "z-image", server.url("stream"))
+                watch.watch(job, None, server.url("stream"))
             await asyncio.sleep(0.05)
         await settle(lambda: server.open == 3)
         assert watch.open_count() == 3 and watch.opened == 3
@@ -101,17 +101,17 @@ async def test_a_failing_socket_is_dropped_and_retried_only_later(server: Server
     async with aiohttp.ClientSession() as session:
         client = RunningHubClient(session, "http://127.0.0.1:9", "k" * 32)
         now = [0.0]
-        watch = ProgressWatch(client, on_progress=lambda j, p: None, workflow_of=lambda _a: None,
+        watch = ProgressWatch(client, on_progress=lambda j, p: None,
                               clock=lambda: now[0], idle_timeout=0.2, retry_after=20.0, max_attempts=2)
-        watch.watch(1, "z-image", server.url(mode))
+        watch.watch(1, None, server.url(mode))
         await settle(lambda: watch.open_count() == 0, timeout=5)
-        watch.watch(1, "z-image", server.url(mode))  # too soon: not opened again
+        watch.watch(1, None, server.url(mode))  # too soon: not opened again
         assert watch.opened == 1
         now[0] = 21.0
-        watch.watch(1, "z-image", server.url(mode))
+        watch.watch(1, None, server.url(mode))
         assert watch.opened == 2
         await settle(lambda: watch.open_count() == 0, timeout=5)
         now[0] = 100.0
-        watch.watch(1, "z-image", server.url(mode))  # out of attempts: the elapsed time it is
+        watch.watch(1, None, server.url(mode))  # out of attempts: the elapsed time it is
         assert watch.opened == 2 and watch.latest(1) is None
         await watch.close()

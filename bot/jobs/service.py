@@ -36,6 +36,7 @@ from bot.jobs.spool import Spool
 from bot.jobs.states import UNFINISHED, WAITING, JobState
 from bot.jobs.status import StatusBoard
 from bot.jobs.status_edits import INTERVAL, MIN_PROGRESS_GAP
+from bot.jobs.targets import workflow_of
 from bot.media import sniff
 from bot.runninghub.client import RunningHubClient
 from bot.runninghub.errors import RunningHubError, TaskNotFound
@@ -500,8 +501,8 @@ class JobService:
         self.status.waiting_changed()  # every job behind it moved up
 
     def _workflow_id_of(self, job: Job) -> str | None:
-        """The RunningHub workflow a job runs (None for an AI app or an alias gone since)."""
-        workflow = self.registry.for_guild(job.guild_id).find(job.alias)
+        """The RunningHub workflow a job runs, whose graph names its nodes (None for an AI app)."""
+        workflow = workflow_of(job, self.registry)
         return workflow.workflow_id if workflow is not None else None
 
     async def _succeeded(self, job_id: int) -> None:

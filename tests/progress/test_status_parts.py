@@ -77,8 +77,9 @@ async def test_waiting_positions_follow_the_schedulers_round_robin(journal: Jour
         job = await journal.create(guild_id=GUILD, channel_id=CHANNEL, member_id=member, alias="z", cost=0,
                                    locale=None, state=JobState.PENDING)
         ids[job.id] = name
-    scheduler = Scheduler(journal, None, None, concurrency=1, webhook_url=lambda _j: None,  # type: ignore[arg-type]
-                          on_ended=_nothing, on_unknown=_nothing, on_submitted=lambda _j: None)
+    scheduler = Scheduler(journal, None, None, spool=None, webhook_url=lambda _j: None,  # type: ignore[arg-type]
+                          on_ended=_nothing, on_unknown=_nothing, on_submitted=lambda _j: None,
+                          on_key_refused=_refused)
     order = [ids[j.id] for j in await scheduler.waiting_order()]
     assert order == ["a1", "b1", "c1", "a2", "a3"]
     # Once alice was served (her a1 started), bob and carol come before her next one.
@@ -90,6 +91,10 @@ async def test_waiting_positions_follow_the_schedulers_round_robin(journal: Jour
 
 
 async def _nothing(_job_id: int) -> None:
+    return None
+
+
+async def _refused(_key: object, _error: object) -> None:
     return None
 
 

@@ -64,7 +64,8 @@ class ProgressWatch:
     def open_count(self) -> int:
         return len(self._sockets)
 
-    def watch(self, job_id: int, workflow_id: str | None, url: str | None) -> None:
+    def watch(self, job_id: int, workflow_id: str | None, url: str | None,
+              client: RunningHubClient | None = None) -> None:
         """The job's task runs: open its socket unless one is open, or it was lost too often.
 
         `workflow_id`: the RunningHub workflow whose graph names the nodes (None for an AI app).
@@ -76,7 +77,9 @@ class ProgressWatch:
             return
         state.attempts += 1
         self.opened += 1
-        task = asyncio.create_task(self._read(job_id, workflow_id, url), name=f"progress-{job_id}")
+        # `client`: the key that created the task (its account owns the workflow); default ours.
+        task = asyncio.create_task(self._read(job_id, workflow_id, url, client or self.client),
+                                   name=f"progress-{job_id}")
         self._sockets[job_id] = task
         task.add_done_callback(lambda done: self._closed(job_id, done))
 
@@ -106,10 +109,10 @@ class ProgressWatch:
         if not task.cancelled() and task.exception() is not None:
             log.error("job %s: progress reader failed", job_id, exc_info=task.exception())
 
-    async def _read(self, job_id: int, workflow_id: str | None, url: str) -> None:
-        classes = await self._node_classes(workflow_id)
+    async def _read(self, job_id: int, workflow_id: str | None, url: str, client: RunningHubClient) -> None:
+        classes = await self._node_classes(workflow_id, client)
         try:
-            async for progress in self.client.progress(url, node_classes=classes, idle_timeout=self.idle_timeout):
+            async for progress in client.progress(url, node_classes=classes, idle_timeout=self.idle_timeout):
                 self._latest[job_id] = progress
                 self.on_progress(job_id, progress)
         except ProgressLost as exc:
@@ -122,13 +125,13 @@ class ProgressWatch:
         if state is not None:
             state.finished = True
 
-    async def _node_classes(self, workflow_id: str | None) -> dict[str, str]:
+    async def _node_classes(self, workflow_id: str | None, client: RunningHubClient) -> dict[str, str]:
         """node id -> class_type of the workflow, fetched once per workflow."""
         if workflow_id is None:
             return {}  # an AI app: the node classes come only from the messages themselves
         if workflow_id not in self._graphs:
             try:
-                graph = await asyncio.wait_for(self.client.workflow_json(workflow_id), GRAPH_TIMEOUT)
+                graph = await asyncio.wait_for(client.workflow_json(workflow_id), GRAPH_TIMEOUT)
             except (RunningHubError, TimeoutError) as exc:
                 log.info("workflow %s: node classes unavailable (%s)", workflow_id, exc)
                 return {}

@@ -115,6 +115,7 @@ class JobService:
         self.status = StatusBoard(
             journal, client, notifier,
             workflow_of=self._workflow_id_of,
+            client_of=self._client_of,
             waiting_order=self.scheduler.waiting_order,
             clock=clock,
             interval=status_edit_interval,
@@ -499,6 +500,11 @@ class JobService:
     def _submitted(self, job_id: int) -> None:
         self.poller.wake()
         self.status.waiting_changed()  # every job behind it moved up
+
+    def _client_of(self, job: Job) -> RunningHubClient | None:
+        """The client of the pool key that created the job's task (its account owns the workflow)."""
+        key = self.pool.get(job.api_key_id)
+        return key.client if key is not None else None
 
     def _workflow_id_of(self, job: Job) -> str | None:
         """The RunningHub workflow a job runs, whose graph names its nodes (None for an AI app)."""

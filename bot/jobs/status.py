@@ -50,6 +50,7 @@ class StatusBoard:
         notifier: Notifier,
         *,
         workflow_of: Callable[[Job], str | None],
+        client_of: Callable[[Job], RunningHubClient | None] | None = None,
         waiting_order: Callable[[], Awaitable[Sequence[Job]]],
         clock: Callable[[], float] = time.time,
         interval: float = INTERVAL,
@@ -66,6 +67,7 @@ class StatusBoard:
         self.waiting_order = waiting_order
         self.edits = StatusEdits(self._send, interval=interval, min_progress_gap=min_progress_gap)
         self.workflow_of = workflow_of
+        self.client_of = client_of  # the key a job's task belongs to
         self.sockets = ProgressWatch(client, on_progress=self.progress, idle_timeout=idle_timeout)
         self.run_times = RunTimes(journal)
         self._jobs: dict[int, Job] = {}  # the latest snapshot of each job with a live status
@@ -124,7 +126,8 @@ class StatusBoard:
         if job.id not in self._medians:
             self._medians[job.id] = await self.run_times.median(job.alias)
         if self.progress_sockets:
-            self.sockets.watch(job.id, self.workflow_of(job), net_wss_url)
+            client = self.client_of(job) if self.client_of is not None else None
+            self.sockets.watch(job.id, self.workflow_of(job), net_wss_url, client)
         self._show(job, Phase.RUNNING, self.running_text(job))
 
     def unconfirmed(self, job: Job, text: str) -> None:

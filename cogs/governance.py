@@ -21,6 +21,7 @@ from bot.errors import UserError
 from bot.governance.blocklist import MAX_ENTRY
 from bot.governance.gate import channel_list
 from bot.texts import t
+from bot.texts.format import channel_mention
 from bot.texts.governance import blocklist_text, settings_text
 from bot.ui.checks import moderator_only
 from bot.ui.i18n import cmd_text, locale_of
@@ -68,7 +69,7 @@ class PostableChannel(app_commands.Transformer):
 def _postable(channel: app_commands.AppCommandChannel | app_commands.AppCommandThread) -> int:
     """The channel's id, or the refusal when messages cannot be posted there."""
     if getattr(channel, "type", None) not in POSTABLE:
-        raise UserError("gov.bad.channel_type", channel=f"<#{channel.id}>")
+        raise UserError("gov.bad.channel_type", channel=channel_mention(channel.id))
     return channel.id
 
 
@@ -146,15 +147,15 @@ class Governance(commands.Cog):
         await _thinking(interaction)
         if action == "add":
             settings = await self.store.add_channel(guild_id, channel_id, actor)
-            text = t("gov.ok.channels.add", locale, channel=f"<#{channel_id}>",
+            text = t("gov.ok.channels.add", locale, channel=channel_mention(channel_id),
                      channels=channel_list(settings.allowed_channels))
         else:
             settings = await self.store.remove_channel(guild_id, channel_id, actor)
             if settings.allowed_channels:
-                text = t("gov.ok.channels.remove", locale, channel=f"<#{channel_id}>",
+                text = t("gov.ok.channels.remove", locale, channel=channel_mention(channel_id),
                          channels=channel_list(settings.allowed_channels))
             else:
-                text = t("gov.ok.channels.remove_last", locale, channel=f"<#{channel_id}>")
+                text = t("gov.ok.channels.remove_last", locale, channel=channel_mention(channel_id))
         await reply(interaction, text)
 
     @settings.command(name="modlog", description=cmd_text("cmd.settings.modlog"))
@@ -175,7 +176,7 @@ class Governance(commands.Cog):
         if channel_id is None:
             await reply(interaction, t("gov.ok.modlog.off", locale))
         else:
-            await reply(interaction, t("gov.ok.modlog.set", locale, channel=f"<#{channel_id}>"))
+            await reply(interaction, t("gov.ok.modlog.set", locale, channel=channel_mention(channel_id)))
 
     @staticmethod
     def _check_can_post(interaction: Interaction, channel: Any) -> None:
@@ -189,7 +190,7 @@ class Governance(commands.Cog):
             permissions.send_messages
         )
         if not (permissions.view_channel and can_send):
-            raise UserError("gov.bad.modlog_cannot_post", channel=f"<#{channel.id}>")
+            raise UserError("gov.bad.modlog_cannot_post", channel=channel_mention(channel.id))
 
     @settings.command(name="cooldown", description=cmd_text("cmd.settings.cooldown"))
     @moderator_only()

@@ -20,6 +20,7 @@ import aiosqlite
 from bot.db.database import Database
 from bot.errors import UserError
 from bot.governance.blocklist import MAX_ENTRIES, MAX_ENTRY, normalise, squash
+from bot.texts.format import channel_mention, mention
 
 log = logging.getLogger(__name__)
 
@@ -189,7 +190,7 @@ class GuildSettingsStore:
     async def add_channel(self, guild_id: int, channel_id: int, actor_id: int) -> GuildSettings:
         current = await self.get(guild_id)
         if channel_id in current.allowed_channels:
-            raise UserError("gov.channels.already", channel=f"<#{channel_id}>")
+            raise UserError("gov.channels.already", channel=channel_mention(channel_id))
         if len(current.allowed_channels) >= MAX_ALLOWED_CHANNELS:
             raise UserError("gov.channels.too_many", maximum=MAX_ALLOWED_CHANNELS)
         now = self.clock()
@@ -208,7 +209,7 @@ class GuildSettingsStore:
                 "DELETE FROM allowed_channels WHERE guild_id = ? AND channel_id = ?", (guild_id, channel_id)
             )
             if cur.rowcount == 0:
-                raise UserError("gov.channels.not_listed", channel=f"<#{channel_id}>")
+                raise UserError("gov.channels.not_listed", channel=channel_mention(channel_id))
             await audit_in(conn, guild_id, actor_id, "channels.remove", {"channel_id": channel_id}, now)
         return await self._changed(guild_id)
 
@@ -285,7 +286,7 @@ class GuildSettingsStore:
                 "DELETE FROM blocked_members WHERE guild_id = ? AND member_id = ?", (guild_id, member_id)
             )
             if cur.rowcount == 0:
-                raise UserError("gov.unblock.not_blocked", member=f"<@{member_id}>")
+                raise UserError("gov.unblock.not_blocked", member=mention(member_id))
             await audit_in(conn, guild_id, actor_id, "unblock", {"member_id": member_id}, now)
 
     async def _changed(self, guild_id: int) -> GuildSettings:

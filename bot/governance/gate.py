@@ -19,6 +19,7 @@ from typing import Any
 
 from bot.errors import UserError
 from bot.governance.blocklist import Blocklist
+from bot.texts.format import channel_mention, role_mention
 from bot.workflows import Workflow
 
 SHOWN_CHANNELS = 5  # channels named in a refusal; more would bury the sentence
@@ -67,13 +68,13 @@ class BlocklistHit(UserError):
 def channel_list(channel_ids: Collection[int]) -> str:
     """<#1>, <#2>, <#3> (the first few, in id order): Discord renders these as clickable names."""
     ids = sorted(channel_ids)
-    shown = ", ".join(f"<#{c}>" for c in ids[:SHOWN_CHANNELS])
+    shown = ", ".join(channel_mention(c) for c in ids[:SHOWN_CHANNELS])
     return shown + (", …" if len(ids) > SHOWN_CHANNELS else "")
 
 
 def role_list(role_ids: Collection[int]) -> str:
     """<@&1>, <@&2>: shown as role names; the bot's messages never ping (AllowedMentions.none)."""
-    return ", ".join(f"<@&{r}>" for r in sorted(role_ids))
+    return ", ".join(role_mention(r) for r in sorted(role_ids))
 
 
 def alias_refusal(requester: Requester, workflow: Workflow) -> UserError | None:

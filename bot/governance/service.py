@@ -17,7 +17,7 @@ from bot.errors import UserError
 from bot.governance.blocklist import Blocklist
 from bot.governance.gate import BlocklistHit, Requester, Rules, check, may_run
 from bot.governance.modlog import MAX_QUOTED, ModLog
-from bot.texts.format import clip, code_block
+from bot.texts.format import channel_mention, clip, code_block, mention
 from bot.workflows import Workflow
 
 
@@ -82,8 +82,8 @@ class Gate:
         except BlocklistHit as hit:
             await self.modlog.notice(
                 requester.guild_id, "gov.modlog.blocklist",
-                member=f"<@{requester.member_id}>", alias=workflow.alias if workflow else "-",
-                channel=f"<#{requester.channel_id}>",
+                member=mention(requester.member_id), alias=workflow.alias if workflow else "-",
+                channel=channel_mention(requester.channel_id),
                 entry=hit.entry, text=quoted(prompt, params),
             )
             raise
@@ -97,7 +97,7 @@ class Gate:
         if member_id == actor_id:
             raise UserError("gov.bad.block_self")
         blocked = await self.store.block(guild_id, member_id, reason, actor_id)
-        common = {"moderator": f"<@{actor_id}>", "member": f"<@{member_id}>"}
+        common = {"moderator": mention(actor_id), "member": mention(member_id)}
         if blocked.reason:
             await self.modlog.notice(guild_id, "gov.modlog.blocked", reason=blocked.reason, **common)
         else:
@@ -106,4 +106,6 @@ class Gate:
 
     async def unblock(self, guild_id: int, member_id: int, actor_id: int) -> None:
         await self.store.unblock(guild_id, member_id, actor_id)
-        await self.modlog.notice(guild_id, "gov.modlog.unblocked", moderator=f"<@{actor_id}>", member=f"<@{member_id}>")
+        await self.modlog.notice(
+            guild_id, "gov.modlog.unblocked", moderator=mention(actor_id), member=mention(member_id)
+        )

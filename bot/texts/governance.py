@@ -8,6 +8,7 @@ from bot.db.guild_settings import BlockedMember, GuildSettings
 from bot.db.ledger import Policy
 from bot.governance.gate import channel_list
 from bot.texts import t
+from bot.texts.format import channel_mention, mention, role_mention
 
 MAX_SHOWN = 1900  # characters of a list before it is cut (Discord's message limit is 2000)
 
@@ -29,7 +30,7 @@ def settings_text(
     else:
         lines.append(t("gov.show.channels_all", locale))
     if settings.modlog_channel_id:
-        lines.append(t("gov.show.modlog", locale, channel=f"<#{settings.modlog_channel_id}>"))
+        lines.append(t("gov.show.modlog", locale, channel=channel_mention(settings.modlog_channel_id)))
     else:
         lines.append(t("gov.show.modlog_off", locale))
     if settings.cooldown_seconds:
@@ -39,7 +40,7 @@ def settings_text(
     lines.append(t(f"gov.show.language.{settings.language}", locale))
     lines.append(t("gov.show.blocklist", locale, count=len(settings.blocklist)))
     if blocked:
-        members = ", ".join(f"<@{b.member_id}>" for b in blocked[:20]) + (", …" if len(blocked) > 20 else "")
+        members = ", ".join(mention(b.member_id) for b in blocked[:20]) + (", …" if len(blocked) > 20 else "")
         lines.append(t("gov.show.blocked", locale, members=members))
     else:
         lines.append(t("gov.show.blocked_none", locale))
@@ -48,7 +49,7 @@ def settings_text(
         lines.append(t("gov.show.role_allowances", locale))
         for role_id, role_policy in role_policies.items():
             lines.append(
-                "• " + t("gov.show.role_allowance", locale, role=f"<@&{role_id}>", allowance=role_policy.allowance,
+                "• " + t("gov.show.role_allowance", locale, role=role_mention(role_id), allowance=role_policy.allowance,
                          period=_period(role_policy.period, locale))
             )
     return "\n".join(lines)
@@ -70,5 +71,5 @@ def blocklist_text(entries: Sequence[str], locale: str | None) -> str:
 
 
 def role_policy_text(role_id: int, policy: Policy, locale: str | None) -> str:
-    return t("gov.ok.role_policy", locale, role=f"<@&{role_id}>", allowance=policy.allowance,
+    return t("gov.ok.role_policy", locale, role=role_mention(role_id), allowance=policy.allowance,
              period=_period(policy.period, locale))

@@ -192,12 +192,13 @@ class Database:
     async def execute(self, sql: str, params: tuple | list = ()) -> int:
         """One write statement in a transaction of its own; returns the rows it changed.
 
-        Through the lock: on the shared connection a bare statement could land inside another
-        coroutine's open transaction and be rolled back with it.
+        The connection is in autocommit mode, so one statement is already atomic: no BEGIN and
+        COMMIT (two more trips to aiosqlite's thread). Through the lock all the same: on the shared
+        connection it could otherwise land inside another coroutine's open transaction.
         """
         self.statements += 1
-        async with self.transaction() as conn:
-            cursor = await conn.execute(sql, params)
+        async with self._lock:
+            cursor = await self.conn.execute(sql, params)
             return cursor.rowcount
 
     async def fetchall(self, sql: str, params: tuple | list = ()) -> list[aiosqlite.Row]:
@@ -207,8 +208,8 @@ class Database:
 
     async def fetchone(self, sql: str, params: tuple | list = ()) -> aiosqlite.Row | None:
         self.statements += 1
-        async with self.conn.execute(sql, params) as cur:
-            return await cur.fetchone()
+        rows = await self.conn.execute_fetchall(sql, params)  # one trip, as in fetchall
+        return next(iter(rows), None)
 
     async def get_meta(self, key: str) -> str | None:
         row = await self.fetchone("SELECT value FROM meta WHERE key = ?", (key,))

@@ -53,7 +53,7 @@ class Scheduler:
         webhook_url: Callable[[Job], str | None],
         on_ended: Callable[[int], Awaitable[None]],
         on_unknown: Callable[[int], Awaitable[None]],
-        on_submitted: Callable[[int], None],
+        on_submitted: Callable[[int, str], None],
         on_key_refused: Callable[[PoolKey, RunningHubError], Awaitable[None]],
         on_out_of_coins: Callable[[Job], Awaitable[None]] | None = None,
         clock: Callable[[], float] = time.time,
@@ -152,26 +152,45 @@ class Scheduler:
 
     async def submit_ready(self) -> float:
         """One pass; returns how long to sleep before the next unless woken."""
+        # Free slots first: they are few rows to read, and with every slot taken the waiting jobs
+        # (a long queue's many rows) need not be read at all. A slot that frees wakes the next pass.
+        free, opens = await self.free_slots()
+        if not free:
+            return opens
         now = self.clock()
         pending = await self.journal.in_states((JobState.PENDING,))
         ready = [j for j in pending if j.next_attempt_at <= now]
         if not ready:
             later = [j.next_attempt_at - now for j in pending]
-            return min([self.idle_interval, *later])
+            return min([opens, *later])
         ready = [j for j in ready if not await self._stranded(j)]
-        free, opens = await self.free_slots()
-        if not free or not ready:
+        if not ready:
             return opens
         if self._last_served is None:
             self._last_served = await self.journal.last_served()
         plan = assign(fair_order(ready, self._last_served), free, self.pinned_key)
+        shares: dict[PoolKey, list[Job]] = {}
         for job, key in plan:
-            if not key.active or self.clock() < key.blocked_until:
-                return 0.0  # the key was refused or blocked during this pass: plan again
-            outcome = await self._submit(job, key)
-            if outcome == "refused":
-                return 0.0
+            shares.setdefault(key, []).append(job)
+        # Keys are separate accounts: one key's create need not wait for another's. Every share is
+        # finished before the pass ends, so no later pass can see a slot that is being filled.
+        results = await asyncio.gather(*(self._submit_share(key, jobs) for key, jobs in shares.items()),
+                                       return_exceptions=True)
+        for result in results:
+            if isinstance(result, BaseException):
+                raise result
+        if not all(results):
+            return 0.0  # a key was refused or blocked during this pass: plan again
         return 0.0 if len(ready) > len(plan) and plan else opens
+
+    async def _submit_share(self, key: PoolKey, jobs: list[Job]) -> bool:
+        """Submit one key's jobs of a pass in order; False when the key was refused or blocked on the way."""
+        for job in jobs:
+            if not key.active or self.clock() < key.blocked_until:
+                return False
+            if await self._submit(job, key) == "refused":
+                return False
+        return True
 
     def pinned_key(self, job: Job) -> str | None:
         """The key a job must run on: the one holding uploads that cannot be made again from disk
@@ -205,14 +224,15 @@ class Scheduler:
         if self.pool.remove(key, exc):
             await self.on_key_refused(key, exc)
 
-    async def _upload(self, job: Job, key: PoolKey) -> str | None:
-        """Upload the job's files kept on disk with `key` and record the names; an outcome word when
-        it cannot go on. Names uploaded with another key are of no use to this one's account."""
+    async def _upload(self, job: Job, key: PoolKey) -> JobInputs | str:
+        """Upload the job's files kept on disk with `key` and record the names: the inputs to create
+        its task with, or an outcome word when it cannot go on. Names uploaded with another key are
+        of no use to this one's account."""
         inputs = JobInputs.from_json(job.inputs)
         kept = dict(inputs.uploads) if inputs.uploads_key == key.key_id else {}
         missing = {option: name for option, name in inputs.spooled.items() if option not in kept}
         if not missing:
-            return None
+            return inputs
         uploaded = dict(kept)
         try:
             for option, name in missing.items():
@@ -254,7 +274,7 @@ class Scheduler:
         record = replace(inputs, uploads=uploaded, uploads_key=key.key_id, nodes=nodes)
         if not await self.journal.set_inputs(job.id, record.to_json()):
             return "skipped"  # cancelled while its files were uploading
-        return None
+        return record
 
     async def _submit(self, job: Job, key: PoolKey) -> str:
         # Served now, whatever comes of it: a job whose upload keeps failing must not stay first in line.
@@ -267,20 +287,21 @@ class Scheduler:
                 await self.on_ended(job.id)
             return "failed"
         try:
-            stopped = await self._upload(job, key)
+            inputs = await self._upload(job, key)
         except Exception as exc:
             log.exception("job %s: could not upload its files", job.id)
             if await self.journal.end(job.id, (JobState.PENDING,), JobState.FAILED, reason_for_error(exc)):
                 await self.on_ended(job.id)
             return "failed"
-        if stopped is not None:
-            return stopped
-        fresh = await self.journal.get(job.id)
-        if fresh is None or not await self.journal.claim_submit(job.id, key.key_id):
+        if isinstance(inputs, str):
+            return inputs
+        # Still pending, or cancelled meanwhile (then nothing is created). Only this scheduler
+        # changes a pending job's inputs, so `inputs` is what the database holds.
+        if not await self.journal.claim_submit(job.id, key.key_id):
             return "skipped"
         try:
-            nodes = [NodeInfo(n["node_id"], n["field_name"], n["field_value"]) for n in fresh.inputs.get("nodes", [])]
-            created = await submit(key.client, workflow, nodes, webhook_url=self.webhook_url(fresh))
+            nodes = [NodeInfo(n["node_id"], n["field_name"], n["field_value"]) for n in inputs.nodes]
+            created = await submit(key.client, workflow, nodes, webhook_url=self.webhook_url(job))
         except CapacityError as exc:
             delay = self._backoff(key, jitter=True)
             log.info("job %s: key %s is at capacity (%s); waiting %.1f s", job.id, key.tail, exc.code, delay)
@@ -325,7 +346,7 @@ class Scheduler:
             except RunningHubError as exc:
                 log.warning("job %s: could not cancel task %s: %s", job.id, created.task_id, exc)
             return "cancelled"
-        self.on_submitted(job.id)
+        self.on_submitted(job.id, created.task_id)
         return "submitted"
 
 

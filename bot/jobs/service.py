@@ -497,8 +497,10 @@ class JobService:
 
     # ---- callbacks from the loops ------------------------------------------------------------
 
-    def _submitted(self, job_id: int) -> None:
-        self.poller.wake()
+    def _submitted(self, job_id: int, task_id: str) -> None:
+        # Ask about this task alone (its progress socket starts from the answer); a full sweep per
+        # submit would poll every running task again each time a slot is refilled.
+        self.poller.wake(task_id)
         self.status.waiting_changed()  # every job behind it moved up
 
     def _client_of(self, job: Job) -> RunningHubClient | None:

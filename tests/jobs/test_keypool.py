@@ -268,3 +268,15 @@ async def test_the_spooled_files_are_removed_once_the_task_exists(pool: Pool, tm
     await eventually(lambda: world.state_is(job.id, "delivered"), timeout=20)
     await world.service.sweep_spool()
     assert world.service.spool.job_ids() == []
+
+
+async def test_a_key_slow_to_answer_its_create_holds_up_no_other_key(pool: Pool) -> None:
+    world, sims = pool.world, pool.sims
+    await world.service.stop()  # the test drives one pass itself
+    sims[KEY_A].hang_next(1, path="/task/openapi/create", seconds=1.0)
+    jobs = [await world.generate("z-image", member=10 + i) for i in range(2)]
+    await world.service.scheduler.submit_ready()
+    (slow,), (quick,) = sims[KEY_A].creates(), sims[KEY_B].creates()
+    assert quick.at - slow.at < 0.5  # asked side by side, not after A's answer came a second later
+    for job in jobs:
+        assert (await world.job(job.id)).state in ("queued", "running")

@@ -38,6 +38,9 @@ class Phase(StrEnum):
 
 
 FLUSH_AT_STOP = 5.0  # seconds spent at shutdown on status edits still due
+# Waiting positions are re-read at most this often: a channel's edits go out once per 1.1 s at
+# most, and each read goes over every waiting job, which a busy queue would do after every start.
+WAITING_REREAD = 1.0
 
 CANCELLABLE = (Phase.WAITING, Phase.QUEUED, Phase.RUNNING, Phase.UNCONFIRMED)
 
@@ -57,6 +60,7 @@ class StatusBoard:
         min_progress_gap: float = MIN_PROGRESS_GAP,
         idle_timeout: float = IDLE_TIMEOUT,
         progress_sockets: bool = True,
+        waiting_reread: float = WAITING_REREAD,
     ) -> None:
         """`waiting_order()` lists the waiting jobs in the order the scheduler will start them;
         `progress_sockets=False` never opens a task's socket (the status shows the elapsed time)."""
@@ -75,6 +79,7 @@ class StatusBoard:
         self._medians: dict[int, float | None] = {}
         self._progress: dict[int, Progress] = {}  # the latest from each running job's socket
         self._waiting_moved = asyncio.Event()
+        self.waiting_reread = waiting_reread
 
     async def run(self) -> None:
         """Send the edits, and re-read the waiting order whenever it may have changed."""
@@ -90,6 +95,7 @@ class StatusBoard:
                 raise
             except Exception:
                 log.exception("waiting positions not updated")
+            await asyncio.sleep(self.waiting_reread)  # the moves meanwhile are read together, after
 
     def waiting_changed(self) -> None:
         """A job started, arrived or left: positions are re-read soon (once for many calls)."""

@@ -76,9 +76,11 @@ class StatusEdits:
         self._free_at: dict[int, float] = {}  # channel -> when its next edit may start
         self._busy: set[int] = set()  # channels with an edit in flight
         self._wake = asyncio.Event()
+        self._deadline: float | None = None  # when run() looks again unwoken (None: only when woken)
         self.sent = 0  # edits that reached their message
         self.asked = 0  # new texts asked for (each a change from the text wanted before)
         self.longest_wait = 0.0
+        self.passes = 0  # times run() looked for due edits
 
     # ---- what jobs ask for -------------------------------------------------------------------
 
@@ -93,7 +95,7 @@ class StatusEdits:
             # Not posted by this process (a restart): what the message shows is unknown.
             self._statuses[job_id] = _Status(job_id, channel_id, text, None, True, now, 0.0, final)
             self.asked += 1
-            self._wake.set()
+            self._nudge(self._statuses[job_id])
             return
         if text == status.shown:
             status.wanted, status.urgent = text, False
@@ -108,7 +110,19 @@ class StatusEdits:
         status.wanted = text
         status.urgent = status.urgent or phase_changed or final
         status.final = status.final or final
-        self._wake.set()
+        self._nudge(status)
+
+    def _nudge(self, status: _Status) -> None:
+        """Wake run() only when this status may be due before run() looks again by itself: progress
+        arrives many times a second, and each wake costs a pass over every status."""
+        if status.channel_id in self._busy:
+            return  # the edit on its way wakes run() when it ends
+        at = self._eligible_at(status)
+        if at is None:
+            return
+        at = max(at, self._free_at.get(status.channel_id, 0.0))
+        if self._deadline is None or at < self._deadline:
+            self._wake.set()
 
     def posted(self, job_id: int, channel_id: int, text: str) -> None:
         """The status message was just posted with `text` (nothing to edit yet)."""
@@ -192,6 +206,7 @@ class StatusEdits:
         try:
             while True:
                 self._wake.clear()
+                self.passes += 1
                 now = self.clock()
                 for edit in self.due(now):
                     self._busy.add(edit.channel_id)
@@ -199,6 +214,7 @@ class StatusEdits:
                     tasks.add(task)
                     task.add_done_callback(tasks.discard)
                 wake = self.next_wake(now)
+                self._deadline = wake
                 # asyncio.timeout, not wait_for: on 3.11 a wait_for cancelled at the wrong moment
                 # could leave this loop stuck "cancelling" at shutdown.
                 try:

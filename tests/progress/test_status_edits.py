@@ -191,3 +191,29 @@ async def test_a_failed_edit_is_tried_again() -> None:
     finally:
         runner.cancel()
     assert attempts == ["b", "b"] and edits.shown(1) == "b"
+
+
+async def test_progress_for_a_channel_waiting_its_turn_does_not_wake_the_sender_yet_the_newest_text_goes_out() -> None:
+    sent: list[tuple[int, str]] = []
+
+    async def send(edit: Edit) -> None:
+        sent.append((edit.job_id, edit.text))
+
+    edits = StatusEdits(send, interval=0.1, min_progress_gap=0.0)
+    for job in range(10):
+        edits.posted(job, CHANNEL, "0%")
+    runner = asyncio.create_task(edits.run())
+    try:
+        for percent in range(1, 51):  # 500 progress reports in 0.25 s, while the channel waits its turn
+            for job in range(10):
+                edits.show(job, CHANNEL, f"{percent}%", phase_changed=False)
+                await asyncio.sleep(0)  # each report arrives on its own, as socket frames do
+            await asyncio.sleep(0.005)
+        for _ in range(300):
+            if all(edits.shown(job) == "50%" for job in range(10)):
+                break
+            await asyncio.sleep(0.02)
+    finally:
+        runner.cancel()
+    assert all(edits.shown(job) == "50%" for job in range(10))  # every status caught up in the end
+    assert edits.passes < 100  # a pass per edit and per timer, not one per report (500 before)

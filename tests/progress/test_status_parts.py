@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -9,13 +10,16 @@ from pathlib import Path
 import pytest
 
 from bot.db.database import Database
-from bot.db.journal import Journal
+from bot.db.journal import Job, Journal
 from bot.db.ledger import Ledger
 from bot.jobs.eta import RunTimes, median_run_time
 from bot.jobs.scheduler import Scheduler
 from bot.jobs.states import JobState
+from bot.jobs.status import StatusBoard
+from bot.runninghub.client import RunningHubClient
 from bot.runninghub.progress import Progress
 from bot.texts.progress import bar, running_text
+from tests.jobs.fakes import RecordingNotifier
 
 GUILD, CHANNEL = 1, 2
 
@@ -119,3 +123,26 @@ async def test_running_text_shows_a_bar_the_node_and_the_estimate(journal: Journ
 
 def test_bar_fills_with_the_percentage() -> None:
     assert bar(0) == "░" * 12 and bar(100) == "█" * 12 and bar(50) == "█" * 6 + "░" * 6
+
+
+async def test_waiting_positions_are_read_once_for_a_burst_of_moves_and_again_after_the_last(journal: Journal) -> None:
+    reads = 0
+
+    async def waiting_order() -> list[Job]:
+        nonlocal reads
+        reads += 1
+        return []
+
+    board = StatusBoard(journal, RunningHubClient(None, "http://127.0.0.1:9", "k" * 32),  # type: ignore[arg-type]
+                        RecordingNotifier(), workflow_of=lambda _job: None, waiting_order=waiting_order,
+                        waiting_reread=0.3, progress_sockets=False)
+    runner = asyncio.create_task(board.run())
+    try:
+        for _ in range(20):  # twenty starts in 0.2 s, each moving every waiting job up
+            board.waiting_changed()
+            await asyncio.sleep(0.01)
+        await asyncio.sleep(0.5)
+    finally:
+        runner.cancel()
+        await asyncio.gather(runner, return_exceptions=True)
+    assert reads == 2  # the first move at once, the rest together after the pause (not twenty reads)

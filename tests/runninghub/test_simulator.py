@@ -7,6 +7,7 @@ import hashlib
 import io
 import json
 import re
+import threading
 import wave
 from collections.abc import AsyncIterator
 
@@ -16,6 +17,7 @@ from aiohttp import web
 from PIL import Image
 
 from bot.runninghub import NodeInfo, RunningHubClient, TaskOutputs, TaskState
+from bot.runninghub.sim.model import SimTask
 from bot.runninghub.simulator import NEVER_RUN_WORKFLOW_ID, SIMDATA_DIR, Simulator, serve_forever
 
 from .conftest import TEST_KEY, FakeSleep, ManualSleep, WaitDone
@@ -205,6 +207,29 @@ async def test_big_noise_outputs_for_delivery_tests(
     again = await client.create_task(Z_IMAGE, [])
     (small,) = (await wait_done(client, again.task_id)).files
     assert len(await download(session, small.url)) < 100_000
+
+
+async def test_a_task_makes_its_files_while_it_runs_so_it_lasts_run_seconds_not_more(
+    session: aiohttp.ClientSession,
+) -> None:
+    clock = ManualSleep()
+    async with Simulator(api_key=TEST_KEY, sleep=clock, image_size=(32, 32)) as sim:
+        rendered = threading.Event()
+        render = sim._render_outputs
+
+        def spy(task: SimTask) -> dict[str, tuple[str, str, bytes]]:
+            rendered.set()
+            return render(task)
+
+        sim._render_outputs = spy  # type: ignore[method-assign]
+        created = await RunningHubClient(session, sim.base_url, TEST_KEY).create_task(Z_IMAGE, [])
+        await clock.release_one()  # out of the queue: the run's time is passing now
+        assert await asyncio.to_thread(rendered.wait, 5)  # the files are being made meanwhile
+        task = sim.tasks[created.task_id]
+        assert task.finished_at is None
+        await clock.release_one()  # the run's time is up
+        await clock.run_until(lambda: task.finished_at is not None)
+        assert task.state == "SUCCESS" and len(task.files) == 1
 
 
 async def test_unknown_file_is_404(sim: Simulator, session: aiohttp.ClientSession) -> None:

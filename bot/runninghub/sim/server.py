@@ -1117,11 +1117,19 @@ class Simulator:
                 task.state, task.started_at = RUNNING, self._clock()
                 task.running_since = asyncio.get_running_loop().time()
                 task.running.set()
-            await self._sleep(self.run_seconds)
             if task.planned_failure is not None:
+                await self._sleep(self.run_seconds)
                 self._end_failed(task, task.planned_failure)
                 return
-            files = await asyncio.to_thread(self._render_outputs, task)
+            # The files are made while the task runs: a task takes run_seconds, as RunningHub's run
+            # time includes making its outputs (not run_seconds plus the render).
+            render = asyncio.ensure_future(asyncio.to_thread(self._render_outputs, task))
+            try:
+                await self._sleep(self.run_seconds)
+            except asyncio.CancelledError:
+                render.cancel()
+                raise
+            files = await render
             elapsed = self._clock() - task.started_at
             task.files = {name: data for name, (_node, _ext, data) in files.items()}
             share, rest = divmod(self.task_cost, max(1, len(files)))

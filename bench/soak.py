@@ -201,6 +201,10 @@ async def fill(db: Database, *, members: int, jobs: int, rows: int, heavy_rows: 
             " FROM n", (grants, GUILD, heavy, members))
         for _name, sql in indexes:
             await conn.execute(sql)
+        # What the ledger keeps beside each balance as it writes a row (migration 008).
+        await conn.execute(
+            "UPDATE balances SET ledger_rows = (SELECT COUNT(*) FROM ledger l"
+            " WHERE l.guild_id = balances.guild_id AND l.member_id = balances.member_id)")
     await db.conn.execute("PRAGMA foreign_keys = ON")
     await db.conn.execute("ANALYZE")
 

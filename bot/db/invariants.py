@@ -42,17 +42,23 @@ async def check_invariants(db: Database) -> list[str]:
 async def _member_totals(db: Database) -> list[str]:
     problems = []
     rows = await db.fetchall(
-        "SELECT b.guild_id, b.member_id, b.available, b.held,"
-        " COALESCE(SUM(l.amount), 0), COALESCE(SUM(l.held_change), 0)"
+        "SELECT b.guild_id, b.member_id, b.available, b.held, b.ledger_rows,"
+        " COALESCE(SUM(l.amount), 0), COALESCE(SUM(l.held_change), 0), COUNT(l.id)"
         " FROM balances b LEFT JOIN ledger l ON l.guild_id = b.guild_id AND l.member_id = b.member_id"
         " GROUP BY b.guild_id, b.member_id"
         " HAVING b.available != COALESCE(SUM(l.amount), 0) OR b.held != COALESCE(SUM(l.held_change), 0)"
+        " OR b.ledger_rows != COUNT(l.id)"
     )
-    for guild_id, member_id, available, held, sum_amount, sum_held in rows:
-        problems.append(
-            f"member {guild_id}/{member_id}: the balance says {available} available and {held} held,"
-            f" the ledger sums to {sum_amount} available and {sum_held} held"
-        )
+    for guild_id, member_id, available, held, ledger_rows, sum_amount, sum_held, count in rows:
+        if ledger_rows != count:
+            problems.append(
+                f"member {guild_id}/{member_id}: the balance counts {ledger_rows} ledger row(s), the ledger has {count}"
+            )
+        if (available, held) != (sum_amount, sum_held):
+            problems.append(
+                f"member {guild_id}/{member_id}: the balance says {available} available and {held} held,"
+                f" the ledger sums to {sum_amount} available and {sum_held} held"
+            )
     rows = await db.fetchall(
         "SELECT b.guild_id, b.member_id, b.available, b.held, l.id, l.balance_after, l.held_after"
         " FROM balances b JOIN ledger l ON l.id = ("

@@ -113,6 +113,15 @@ async def test_a_row_whose_after_values_do_not_follow(books: Books) -> None:
     ]
 
 
+async def test_a_row_count_beside_the_balance_that_differs_from_the_ledger(books: Books) -> None:
+    row = await books.db.fetchone("SELECT COUNT(*) FROM ledger WHERE member_id = ?", (M,))
+    assert row is not None and row[0] > 0
+    books.raw("UPDATE balances SET ledger_rows = ledger_rows - 1 WHERE member_id = ?", (M,))
+    assert await check_invariants(books.db) == [
+        f"member {G}/{M}: the balance counts {row[0] - 1} ledger row(s), the ledger has {row[0]}"
+    ]
+
+
 async def test_ledger_rows_without_a_balance(books: Books) -> None:
     row_id = books.raw(
         "INSERT INTO ledger (guild_id, member_id, kind, amount, balance_after, held_after, created_at)"
@@ -130,7 +139,7 @@ async def test_a_row_of_the_wrong_shape(books: Books) -> None:
         " VALUES (?, ?, 'grant', -5, 45, 30, 0)",
         (G, M),
     )
-    books.raw("UPDATE balances SET available = 45 WHERE member_id = ?", (M,))
+    books.raw("UPDATE balances SET available = 45, ledger_rows = ledger_rows + 1 WHERE member_id = ?", (M,))
     assert await check_invariants(books.db) == [
         f"ledger row #{row_id}: a grant cannot change available by -5 and held by 0"
     ]
@@ -142,7 +151,7 @@ async def test_a_hold_for_a_job_that_does_not_exist(books: Books) -> None:
         " job_id, created_at) VALUES (?, ?, 'hold', -5, 5, 45, 35, 999, 0)",
         (G, M),
     )
-    books.raw("UPDATE balances SET available = 45, held = 35 WHERE member_id = ?", (M,))
+    books.raw("UPDATE balances SET available = 45, held = 35, ledger_rows = ledger_rows + 1 WHERE member_id = ?", (M,))
     assert await check_invariants(books.db) == [
         f"ledger row #{row_id}: a hold for job #999, which does not exist"
     ]
@@ -169,7 +178,7 @@ async def test_a_job_with_two_holds(books: Books) -> None:
         " job_id, created_at) VALUES (?, ?, 'hold', -30, 30, 20, 60, ?, 0)",
         (G, M, books.a),
     )
-    books.raw("UPDATE balances SET available = 20, held = 60 WHERE member_id = ?", (M,))
+    books.raw("UPDATE balances SET available = 20, held = 60, ledger_rows = ledger_rows + 1 WHERE member_id = ?", (M,))
     assert await check_invariants(books.db) == [f"job #{books.a} (pending): 2 holds"]
 
 
@@ -181,7 +190,7 @@ async def test_a_job_both_charged_and_released(books: Books) -> None:
         " job_id, created_at) VALUES (?, ?, 'release', 20, -20, 70, 10, ?, 0)",
         (G, M, books.b),
     )
-    books.raw("UPDATE balances SET available = 70, held = 10 WHERE member_id = ?", (M,))
+    books.raw("UPDATE balances SET available = 70, held = 10, ledger_rows = ledger_rows + 1 WHERE member_id = ?", (M,))
     assert await check_invariants(books.db) == [
         f"job #{books.b} (delivered): both charged and released",
         f"job #{books.b} (delivered): succeeded but its hold was released",
@@ -195,7 +204,7 @@ async def test_a_job_settled_twice(books: Books) -> None:
         " job_id, created_at) VALUES (?, ?, 'charge', 0, -20, 50, 10, ?, 0)",
         (G, M, books.b),
     )
-    books.raw("UPDATE balances SET held = 10 WHERE member_id = ?", (M,))
+    books.raw("UPDATE balances SET held = 10, ledger_rows = ledger_rows + 1 WHERE member_id = ?", (M,))
     assert await check_invariants(books.db) == [f"job #{books.b} (delivered): settled 2 times"]
 
 

@@ -355,6 +355,35 @@ async def test_every_page_is_the_same_read_from_either_end(db: Database, ledger:
             assert [e.id for e in await ledger.history(G, M, limit=limit, offset=offset)] == expected
 
 
+async def test_a_database_from_before_the_row_count_counts_each_members_rows(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import bot.db.database as database
+
+    path = tmp_path / "old.db"
+    every = database.migration_files()
+    monkeypatch.setattr(database, "migration_files", lambda: [m for m in every if m[0] < 8])
+    old = await Database.open(path)
+    await old.close()
+    plain = sqlite3.connect(path)  # a busy member and a quiet one, written by the bot of then
+    plain.executemany("INSERT INTO balances (guild_id, member_id, available, held, refill_key, created_at)"
+                      " VALUES (?, ?, ?, 0, 'k', 0)", [(G, M, 15), (G, M + 1, 5)])
+    plain.executemany("INSERT INTO ledger (guild_id, member_id, kind, amount, balance_after, held_after, created_at)"
+                      " VALUES (?, ?, 'grant', 5, ?, 0, 0)", [(G, M, 5), (G, M, 10), (G, M, 15), (G, M + 1, 5)])
+    plain.commit()
+    plain.close()
+    monkeypatch.setattr(database, "migration_files", lambda: every)
+    db = await Database.open(path)
+    try:
+        ledger = Ledger(db, default_allowance=0)
+        assert (await ledger.count_history(G, M), await ledger.count_history(G, M + 1)) == (3, 1)
+        await ledger.grant(G, M, 5, MOD, None)
+        assert await ledger.count_history(G, M) == 4 == len(await ledger.history(G, M))
+        assert await check_invariants(db) == []
+    finally:
+        await db.close()
+
+
 # ---- job money ---------------------------------------------------------------------------------
 
 

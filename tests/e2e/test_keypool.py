@@ -106,6 +106,9 @@ async def test_two_keys_of_one_slot_run_four_jobs_two_at_a_time_each_task_on_its
 
 async def test_a_key_answering_802_leaves_the_pool_and_its_queued_jobs_run_on_the_other(pool: Pool) -> None:
     sim = pool.sim
+    modlog = pool.guild.add_channel("mod-log")
+    ix = await pool.fake.invoke(pool.mod, pool.channel, "settings", {"channel": modlog}, subcommand="modlog")
+    await ix.reply()
     sim.revoke_key(KEY_A)  # RunningHub now answers 802 to every request made with it
     jobs = [await pool.generate(member, (10, 40 * i, 200)) for i, member in enumerate(pool.members[:3])]
     for job_id in jobs:
@@ -120,6 +123,12 @@ async def test_a_key_answering_802_leaves_the_pool_and_its_queued_jobs_run_on_th
     ix = await pool.fake.invoke(pool.mod, pool.channel, "health")
     report = await ix.reply()
     assert t("health.key_removed", "en", key="…AAA1", reason=t("job.reason.account", "en")) in report
+
+    # The moderators were told, once, in the modlog: the key by its last four characters only.
+    (notice,) = [m for m in pool.fake.messages(modlog) if "AAA1" in m.content]
+    assert notice.content == t("keypool.removed", "en", key="…AAA1", reason=t("job.reason.account", "en"))
+    assert KEY_A not in notice.content and KEY_A[:-4] not in notice.content
+    assert notice.mentions == [] and notice.mention_roles == [] and notice.mention_everyone is False
 
 
 async def test_health_shows_each_key_by_its_last_four_characters_only(pool: Pool) -> None:

@@ -87,8 +87,11 @@ class Poller:
                 log.exception("poll sweep failed; trying again next interval")
             if self._urgent:
                 continue
+            # asyncio.timeout, not wait_for: on 3.11 a wait_for cancelled at the wrong moment can
+            # leave the loop stuck "cancelling" at shutdown.
             try:
-                await asyncio.wait_for(self._wake.wait(), timeout=max(0.01, last_full + self.interval - self.clock()))
+                async with asyncio.timeout(max(0.01, last_full + self.interval - self.clock())):
+                    await self._wake.wait()
             except TimeoutError:
                 pass
 

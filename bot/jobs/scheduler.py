@@ -92,7 +92,8 @@ class Scheduler:
                 log.exception("scheduler pass failed; trying again shortly")
                 delay = self.idle_interval
             try:
-                await asyncio.wait_for(self._wake.wait(), timeout=max(0.01, delay))
+                async with asyncio.timeout(max(0.01, delay)):  # not wait_for: see Poller.run
+                    await self._wake.wait()
             except TimeoutError:
                 pass
 

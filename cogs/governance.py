@@ -16,7 +16,7 @@ from discord import AppCommandOptionType, ChannelType, app_commands
 from discord.ext import commands
 
 from bot.client import RHBot
-from bot.db.guild_settings import MAX_COOLDOWN, MAX_REASON
+from bot.db.guild_settings import LANGUAGES, MAX_COOLDOWN, MAX_REASON
 from bot.errors import UserError
 from bot.governance.blocklist import MAX_ENTRY
 from bot.governance.gate import channel_list
@@ -44,7 +44,7 @@ Entry = app_commands.Range[str, 1, MAX_ENTRY]
 Reason = app_commands.Range[str, 1, MAX_REASON]
 ACTIONS = ("add", "remove", "clear")
 LANGUAGE_CHOICES = [
-    app_commands.Choice(name=cmd_text(f"cmd.language.{value}"), value=value) for value in ("auto", "en", "zh-CN")
+    app_commands.Choice(name=cmd_text(f"cmd.language.{value}"), value=value) for value in LANGUAGES
 ]
 ACTION_CHOICES = [app_commands.Choice(name=cmd_text(f"cmd.channels.{a}"), value=a) for a in ACTIONS]
 MODERATORS = discord.Permissions(manage_guild=True)

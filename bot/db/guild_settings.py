@@ -24,7 +24,7 @@ from bot.texts.format import channel_mention, mention
 
 log = logging.getLogger(__name__)
 
-LANGUAGES = ("auto", "en", "zh-CN")
+LANGUAGES = ("auto", "en", "zh-CN", "zh-TW")
 MAX_COOLDOWN = 86_400  # a day; longer is a block, and /block says so better
 MAX_REASON = 500
 MAX_ALLOWED_CHANNELS = 50

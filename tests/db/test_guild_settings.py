@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -152,6 +153,30 @@ async def test_last_start_is_the_latest_job_of_the_member(store: GuildSettingsSt
         await insert_job(conn, G, ALICE, 0, now=250.0)
         await insert_job(conn, OTHER, ALICE, 0, now=900.0)
     assert await store.last_start(G, ALICE) == 250.0
+
+
+async def test_a_database_from_before_traditional_chinese_keeps_its_settings_and_takes_zh_tw(
+    tmp_path: Path, clock: Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import bot.db.database as database
+
+    every = database.migration_files()
+    monkeypatch.setattr(database, "migration_files", lambda: [m for m in every if m[0] < 9])
+    old = await Database.open(tmp_path / "old.db")
+    await GuildSettingsStore(old, clock=clock).set_language(G, "zh-CN", MOD)
+    await GuildSettingsStore(old, clock=clock).set_cooldown(OTHER, 30, MOD)
+    with pytest.raises(sqlite3.IntegrityError):  # the old table's CHECK refuses zh-TW
+        await old.execute("UPDATE guild_settings SET language = 'zh-TW' WHERE guild_id = ?", (G,))
+    await old.close()
+    monkeypatch.setattr(database, "migration_files", lambda: every)
+    db = await Database.open(tmp_path / "old.db")
+    try:
+        store = GuildSettingsStore(db, clock=clock)
+        assert ((await store.get(G)).language, (await store.get(OTHER)).cooldown_seconds) == ("zh-CN", 30)
+        assert (await store.set_language(G, "zh-TW", MOD)).language == "zh-TW"
+        assert (await store.get(G)).language == "zh-TW"
+    finally:
+        await db.close()
 
 
 def test_public_language_follows_the_setting_or_the_requester() -> None:

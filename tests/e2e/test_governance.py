@@ -444,6 +444,10 @@ async def test_public_messages_follow_the_servers_language_setting(world: World)
     await w.run(w.mod, "settings language", {"value": "auto"})
     assert (await first_status(w.li)).startswith(f"⏳ **z-image** #3（{w.li.mention}）")
     assert (await first_status(w.bob)).startswith(f"⏳ **z-image** #4 for {w.bob.mention}")
+    # Traditional Chinese for a server in Taiwan or Hong Kong, whatever the requester's own language.
+    assert await w.run(w.mod, "settings language", {"value": "zh-TW"}) == t("gov.ok.language.zh-TW", "en")
+    assert (await first_status(w.alice)).startswith(f"⏳ **z-image** #5（{w.alice.mention}）：等待空閒槽位")
+    assert t("gov.show.language.zh-TW", "en") in await w.run(w.mod, "settings show")
 
 
 # ---- bad input and restarts -------------------------------------------------------------------------
@@ -473,7 +477,7 @@ async def test_bad_inputs_get_one_sentence_and_change_nothing(world: World) -> N
         ("blocklist add", {"text": "x" * 500}, t("gov.bad.entry_too_long", "en", maximum=100)),
         ("settings cooldown", {"seconds": -5}, t("gov.bad.cooldown", "en", maximum=86400)),
         ("settings cooldown", {"seconds": 10**9}, t("gov.bad.cooldown", "en", maximum=86400)),
-        ("settings language", {"value": "fr"}, t("gov.bad.language", "en", languages="auto, en, zh-CN")),
+        ("settings language", {"value": "fr"}, t("gov.bad.language", "en", languages="auto, en, zh-CN, zh-TW")),
         ("block", {"member": w.mod}, t("gov.bad.block_self", "en")),
         ("unblock", {"member": w.bob}, t("gov.unblock.not_blocked", "en", member=w.bob.mention)),
         ("settings channels", {"action": "remove"}, t("gov.bad.channel_needed.remove", "en")),

@@ -34,6 +34,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     "cmd.language.auto": {"en": "each job's requester's language", "zh-CN": "跟随每个任务发起人的语言"},
     "cmd.language.en": {"en": "English", "zh-CN": "英语"},
     "cmd.language.zh-CN": {"en": "Simplified Chinese", "zh-CN": "简体中文"},
+    "cmd.language.zh-TW": {"en": "Traditional Chinese", "zh-CN": "繁体中文"},
     "cmd.blocklist": {
         "en": "Words and phrases prompts may not contain (moderators)",
         "zh-CN": "提示词中不允许出现的词语（管理员）",
@@ -214,6 +215,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "Public messages are now in Simplified Chinese.",
         "zh-CN": "公开消息现在使用简体中文。",
     },
+    "gov.ok.language.zh-TW": {
+        "en": "Public messages are now in Traditional Chinese.",
+        "zh-CN": "公开消息现在使用繁体中文。",
+    },
     "gov.ok.blocklist.add": {
         "en": "Added `{entry}` to the blocklist; it is matched however it is spaced, dotted or written.",
         "zh-CN": "已将 `{entry}` 加入屏蔽列表；无论中间加空格、符号还是换成全角，都会被识别。",
@@ -261,6 +266,10 @@ MESSAGES: dict[str, dict[str, str]] = {
     "gov.show.language.zh-CN": {
         "en": "Language of public messages: Simplified Chinese",
         "zh-CN": "公开消息语言：简体中文",
+    },
+    "gov.show.language.zh-TW": {
+        "en": "Language of public messages: Traditional Chinese",
+        "zh-CN": "公开消息语言：繁体中文",
     },
     "gov.show.blocklist": {
         "en": "Blocklist: {count} (see /blocklist list)",

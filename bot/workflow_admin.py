@@ -42,6 +42,7 @@ log = logging.getLogger(__name__)
 # (or 810 for a workflow never run on the web) and starts nothing.
 PROBE_NODE = "rhbot-probe"
 UNKNOWN_WORKFLOW, UNKNOWN_APP, NEVER_RUN = 380, 901, 810
+CLEAR = "-"  # `/workflow edit description_zh:-` removes the Chinese description
 
 
 @dataclass(frozen=True)
@@ -190,7 +191,9 @@ class WorkflowAdmin:
         if timeout is not None and timeout <= 0:
             raise UserError("wfadmin.bad_timeout", timeout=timeout)
         description = _clean_description("description", description)
-        description_zh = _clean_description("description_zh", description_zh)
+        # The Chinese description is optional: CLEAR removes it (a Discord option cannot be empty).
+        clear_zh = description_zh is not None and description_zh.strip() == CLEAR
+        description_zh = None if clear_zh else _clean_description("description_zh", description_zh)
 
         wanted = {
             "cost": cost,
@@ -204,8 +207,10 @@ class WorkflowAdmin:
             for name, value in wanted.items()
             if value is not None and getattr(current, name) != value
         ]
+        if clear_zh and current.description_zh is not None:
+            changes.append(Change("description_zh", current.description_zh, None))
         if current.origin == FILE:
-            if description is not None or description_zh is not None:
+            if description is not None or description_zh is not None or clear_zh:
                 raise UserError("wfadmin.file_description", alias=alias)
             await self._override(guild_id, actor_id, alias, Override(cost=cost, enabled=enabled, timeout=timeout))
         else:

@@ -113,7 +113,7 @@ class WorkflowAdminCog(commands.Cog):
         alias=cmd_text("cmd.workflow.alias"),
         cost=cmd_text("cmd.workflow.edit.cost"),
         description=cmd_text("cmd.workflow.description"),
-        description_zh=cmd_text("cmd.workflow.description_zh"),
+        description_zh=cmd_text("cmd.workflow.edit.description_zh"),
         enabled=cmd_text("cmd.workflow.edit.enabled"),
         timeout=cmd_text("cmd.workflow.edit.timeout"),
     )

@@ -16,7 +16,8 @@ from bot.db.workflow_store import WorkflowStore
 from bot.errors import UserError
 from bot.runninghub.client import RunningHubClient
 from bot.runninghub.simulator import CREATE_PATH, NEVER_RUN_WORKFLOW_ID, Simulator
-from bot.texts.workflow_admin import render_added, render_reloaded, render_shown
+from bot.texts import t
+from bot.texts.workflow_admin import render_added, render_edited, render_reloaded, render_shown
 from bot.workflow_admin import PROBE_NODE, WorkflowAdmin
 from bot.workflows import FILE, SERVER, load_workflows
 
@@ -147,6 +148,23 @@ async def test_edit_changes_a_server_alias_and_survives_a_restart(setup: Setup) 
     assert "cats" not in [w.alias for w in again.for_guild(GUILD).all()]
 
 
+
+async def test_edit_removes_the_chinese_description_with_a_dash(setup: Setup) -> None:
+    await setup.admin.add(GUILD, MOD, target_id=TEXT_TO_IMAGE, alias="cats", cost=7, description_zh="猫的图片")
+    workflow, changes = await setup.admin.edit(GUILD, MOD, "cats", description_zh=" - ")
+    assert workflow.description_zh is None
+    assert [(c.field, c.old, c.new) for c in changes] == [("description_zh", "猫的图片", None)]
+    assert render_edited(workflow, changes, "en") == t(
+        "wfadmin.edited", "en", alias="cats", changes="Chinese description “猫的图片” → (none)"
+    )
+    again = await setup.store.load(load_workflows(setup.path))
+    stored = again.for_guild(GUILD).find("cats")
+    assert stored is not None and stored.description_zh is None
+    # Nothing left to remove: said so, nothing changes.
+    _, changes = await setup.admin.edit(GUILD, MOD, "cats", description_zh="-")
+    assert changes == []
+
+
 async def test_edit_of_a_file_alias_overrides_cost_enabled_timeout_for_this_server_only(setup: Setup) -> None:
     workflow, _ = await setup.admin.edit(GUILD, MOD, "z-image", cost=2, timeout=300)
     assert (workflow.cost, workflow.timeout, workflow.origin) == (2, 300, FILE)
@@ -172,6 +190,7 @@ async def test_edit_of_a_file_alias_overrides_cost_enabled_timeout_for_this_serv
         ("z-image", {"cost": -5}, "wfadmin.negative_cost"),
         ("z-image", {"timeout": 0}, "wfadmin.bad_timeout"),
         ("z-image", {"description_zh": "中文"}, "wfadmin.file_description"),
+        ("z-image", {"description_zh": "-"}, "wfadmin.file_description"),
     ],
 )
 async def test_each_bad_edit_is_one_sentence_and_changes_nothing(

@@ -36,6 +36,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "The description in Chinese, shown to Chinese-language members",
         "zh-CN": "中文说明，展示给使用中文的成员",
     },
+    "cmd.workflow.edit.description_zh": {
+        "en": "The description in Chinese, shown to Chinese-language members; - removes it",
+        "zh-CN": "中文说明，展示给使用中文的成员；填 - 则删除",
+    },
     "cmd.workflow.edit": {
         "en": "Change an alias in this server (file aliases: cost, enabled and timeout)",
         "zh-CN": "修改本服务器中的别名（workflows.toml 中的别名只能改费用、启用和超时）",

@@ -2,7 +2,9 @@
 
 Pure: the only I/O is reading the TOML file. A bad file raises `WorkflowConfigError` with one line
 naming the alias, the key and the reason, so the bot refuses to start instead of failing later
-in front of a member. Bad member input raises `UserError` with a key of bot/texts/catalog/workflows.py.
+in front of a member; its reason is a catalog text (bot/texts/catalog/workflow_config.py), so
+`/workflow reload` can tell a moderator in their language. Bad member input raises `UserError`
+with a key of bot/texts/catalog/workflows.py.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from types import MappingProxyType
 from typing import Any
 
 from bot.errors import UserError
+from bot.texts import ENGLISH, Msg
 
 # Inputs filled from the /generate option (or CLI flag) of the same name, with the kind each must have.
 OPTION_KINDS: Mapping[str, str] = MappingProxyType(
@@ -82,19 +85,41 @@ _FALSE_WORDS = frozenset({"false", "no", "off", "0"})
 _VALUE_ECHO_LIMIT = 40  # user text echoed in a refusal is cut to this
 
 
-class WorkflowConfigError(Exception):
-    """workflows.toml is unusable; str() is one line naming the alias, the key and the reason.
+@dataclass(frozen=True)
+class Place:
+    """Where inside the file a problem is: an alias, perhaps one of its inputs, perhaps a key."""
 
-    `alias`, `key` and `reason` are the parts, when the problem is inside one alias (else None).
+    alias: str
+    input: Msg | None = None  # wfconfig.input_named or wfconfig.input_numbered
+    key: str | None = None
+
+
+class WorkflowConfigError(Exception):
+    """workflows.toml is unusable; str() is one English line naming the file, the place and the reason.
+
+    `reason_msg` is the reason as a catalog text and `place` where it is (None: the whole file).
+    `alias`, `key` and `reason` are the English parts of the line, for logs and the command line.
     """
 
-    def __init__(
-        self, message: str, *, alias: str | None = None, key: str | None = None, reason: str | None = None
-    ) -> None:
-        super().__init__(message)
-        self.alias = alias
-        self.key = key
-        self.reason = reason
+    def __init__(self, source: str, reason_msg: Msg, place: Place | None = None) -> None:
+        self.source = source
+        self.reason_msg = reason_msg
+        self.place = place
+        self.alias = place.alias if place else None
+        words = [place.input.render(ENGLISH) if place.input else None, place.key] if place else []
+        self.key = " ".join(w for w in words if w) or None
+        self.reason = reason_msg.render(ENGLISH)
+        super().__init__(f"{source}: {self._where()}{self.reason}")
+
+    def _where(self) -> str:
+        if self.place is None:
+            return ""
+        parts = [f"workflow '{self.place.alias}'"]
+        if self.place.input:
+            parts.append(self.place.input.render(ENGLISH))
+        if self.place.key:
+            parts.append(f"key '{self.place.key}'")
+        return ", ".join(parts) + ": "
 
 
 @dataclass(frozen=True)
@@ -360,11 +385,9 @@ def load_workflows(path: str | Path) -> WorkflowRegistry:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise WorkflowConfigError(
-            f"{path}: file not found (set WORKFLOWS_PATH or copy the shipped data/workflows.toml)"
-        ) from None
+        raise WorkflowConfigError(str(path), Msg("wfconfig.file_not_found")) from None
     except (OSError, UnicodeDecodeError) as exc:
-        raise WorkflowConfigError(f"{path}: cannot read the file: {exc}") from None
+        raise WorkflowConfigError(str(path), Msg("wfconfig.unreadable", {"detail": str(exc)})) from None
     return parse_workflows(text, str(path))
 
 
@@ -372,15 +395,13 @@ def parse_workflows(text: str, source: str = "workflows.toml") -> WorkflowRegist
     try:
         document = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise WorkflowConfigError(f"{source}: not valid TOML: {exc}") from None
+        raise WorkflowConfigError(source, Msg("wfconfig.not_toml", {"detail": str(exc)})) from None
     extra = sorted(set(document) - {"workflows"})
     if extra:
-        raise WorkflowConfigError(
-            f"{source}: unknown top-level key '{extra[0]}' (only [workflows.<alias>] tables)"
-        )
+        raise WorkflowConfigError(source, Msg("wfconfig.unknown_top_key", {"key": extra[0]}))
     tables = document.get("workflows")
     if not isinstance(tables, dict) or not tables:
-        raise WorkflowConfigError(f"{source}: no workflows defined: add a [workflows.<alias>] table")
+        raise WorkflowConfigError(source, Msg("wfconfig.no_workflows"))
     workflows: dict[str, Workflow] = {}
     for alias, table in tables.items():
         workflows[alias] = _parse_workflow(source, alias, table)
@@ -393,23 +414,16 @@ def valid_alias(alias: str) -> bool:
 
 
 class _Where:
-    """Builds the one-line error for a place in the file."""
+    """Builds the error for a key of one alias (or of one of its inputs)."""
 
-    def __init__(self, source: str, alias: str, input_label: str | None = None) -> None:
+    def __init__(self, source: str, alias: str, input_label: Msg | None = None) -> None:
         self.source = source
         self.alias = alias
         self.input_label = input_label
 
-    def error(self, key: str | None, reason: str) -> WorkflowConfigError:
-        parts = [f"workflow '{self.alias}'"]
-        if self.input_label:
-            parts.append(self.input_label)
-        if key:
-            parts.append(f"key '{key}'")
-        where = " ".join(p for p in (self.input_label, key) if p) or None
-        return WorkflowConfigError(
-            f"{self.source}: {', '.join(parts)}: {reason}", alias=self.alias, key=where, reason=reason
-        )
+    def error(self, key: str | None, reason: str, /, **params: Any) -> WorkflowConfigError:
+        """`reason` is a wfconfig.* catalog key; `params` its placeholders."""
+        return WorkflowConfigError(self.source, Msg(reason, params), Place(self.alias, self.input_label, key))
 
 
 def _is_int(value: Any) -> bool:
@@ -424,7 +438,7 @@ def _digits(where: _Where, key: str, value: Any) -> str:
     if _is_int(value) and value >= 0:
         value = str(value)
     if not isinstance(value, str) or not value.strip().isdigit() or not value.strip().isascii():
-        raise where.error(key, 'must be a string of digits, e.g. "2014552598229032961"')
+        raise where.error(key, "wfconfig.digits")
     return value.strip()
 
 
@@ -441,27 +455,27 @@ def _description(where: _Where, key: str, value: Any, *, required: bool) -> str 
         return None
     if not isinstance(value, str) or not value.strip():
         if required:
-            raise where.error(key, "is required: a short text shown to members")
-        raise where.error(key, "must be a non-empty text")
+            raise where.error(key, "wfconfig.description_required")
+        raise where.error(key, "wfconfig.description_empty")
     value = " ".join(value.split())
     if len(value) > MAX_DESCRIPTION:
-        raise where.error(key, f"must be at most {MAX_DESCRIPTION} characters, got {len(value)}")
+        raise where.error(key, "wfconfig.description_too_long", maximum=MAX_DESCRIPTION, length=len(value))
     return value
 
 
 def _parse_workflow(source: str, alias: str, table: Any, origin: str = FILE) -> Workflow:
     where = _Where(source, alias)
     if not ALIAS_RE.match(alias):
-        raise where.error(None, "an alias must be 1-32 characters of a-z, 0-9, - and _")
+        raise where.error(None, "wfconfig.bad_alias")
     if not isinstance(table, dict):
-        raise where.error(None, "must be a table ([workflows.<alias>])")
+        raise where.error(None, "wfconfig.not_table")
     unknown = sorted(set(table) - _WORKFLOW_KEYS)
     if unknown:
-        raise where.error(unknown[0], f"unknown key (expected one of: {', '.join(sorted(_WORKFLOW_KEYS))})")
+        raise where.error(unknown[0], "wfconfig.unknown_key", expected=", ".join(sorted(_WORKFLOW_KEYS)))
 
     has_workflow, has_app = "workflow_id" in table, "webapp_id" in table
     if has_workflow == has_app:
-        raise where.error("workflow_id", "give exactly one of workflow_id or webapp_id")
+        raise where.error("workflow_id", "wfconfig.one_target")
     workflow_id = _digits(where, "workflow_id", table["workflow_id"]) if has_workflow else None
     webapp_id = _digits(where, "webapp_id", table["webapp_id"]) if has_app else None
 
@@ -470,45 +484,42 @@ def _parse_workflow(source: str, alias: str, table: Any, origin: str = FILE) -> 
     description_zh = _description(where, "description_zh", table.get("description_zh"), required=False)
 
     if "cost" not in table:
-        raise where.error("cost", "is required: the coins a run costs (0 for free)")
+        raise where.error("cost", "wfconfig.cost_required")
     cost = table["cost"]
     if not _is_int(cost) or cost < 0 or cost > MAX_COST:
-        raise where.error("cost", "must be a whole number >= 0")
+        raise where.error("cost", "wfconfig.cost_invalid")
 
     timeout = table.get("timeout", DEFAULT_TIMEOUT)
     if not _is_number(timeout) or timeout <= 0:
-        raise where.error("timeout", "must be a positive number of seconds, like 1200 or 90.5")
+        raise where.error("timeout", "wfconfig.timeout_invalid")
 
     instance_type = table.get("instance_type")
     if instance_type is not None and instance_type not in INSTANCE_TYPES:
-        raise where.error("instance_type", 'must be "default" or "plus"')
+        raise where.error("instance_type", "wfconfig.instance_type")
 
     enabled = table.get("enabled", True)
     if not isinstance(enabled, bool):
-        raise where.error("enabled", "must be true or false")
+        raise where.error("enabled", "wfconfig.not_bool")
 
-    roles = _snowflakes(where, "roles", table.get("roles", []), "role")
-    channels = _snowflakes(where, "channels", table.get("channels", []), "channel")
+    roles = _snowflakes(where, "roles", table.get("roles", []), Msg("wfconfig.noun.role"))
+    channels = _snowflakes(where, "channels", table.get("channels", []), Msg("wfconfig.noun.channel"))
     nsfw = table.get("nsfw", False)
     if not isinstance(nsfw, bool):
-        raise where.error("nsfw", "must be true or false")
+        raise where.error("nsfw", "wfconfig.not_bool")
 
     raw_inputs = table.get("inputs", [])
     if not isinstance(raw_inputs, list) or not all(isinstance(i, dict) for i in raw_inputs):
-        raise where.error("inputs", "must be [[workflows.<alias>.inputs]] tables")
+        raise where.error("inputs", "wfconfig.inputs_not_tables")
     inputs: list[WorkflowInput] = []
     targets: dict[tuple[str, str], str] = {}
     for number, raw in enumerate(raw_inputs, start=1):
         item = _parse_input(source, alias, number, raw)
         if any(i.name == item.name for i in inputs):
-            raise _Where(source, alias, f"input '{item.name}'").error(
-                "name", "is used twice in this workflow"
-            )
+            raise _Where(source, alias, _input_label(item.name)).error("name", "wfconfig.input_name_twice")
         target = (item.node_id, item.field)
         if target in targets:
-            raise _Where(source, alias, f"input '{item.name}'").error(
-                "field",
-                f"node {item.node_id} field '{item.field}' is already set by input '{targets[target]}'",
+            raise _Where(source, alias, _input_label(item.name)).error(
+                "field", "wfconfig.target_taken", node=item.node_id, field=item.field, other=targets[target]
             )
         targets[target] = item.name
         inputs.append(item)
@@ -573,20 +584,26 @@ def input_table(item: WorkflowInput) -> dict[str, Any]:
     return table
 
 
-def _snowflakes(where: _Where, key: str, value: Any, what: str) -> frozenset[int]:
-    """A list of Discord ids as strings (TOML integers lose nothing either, so they are taken too)."""
+def _snowflakes(where: _Where, key: str, value: Any, what: Msg) -> frozenset[int]:
+    """A list of Discord ids as strings (TOML integers lose nothing either, so they are taken too).
+
+    `what` names the kind of id (wfconfig.noun.*) in the reason."""
     if not isinstance(value, list):
-        raise where.error(key, f'must be a list of {what} ids, e.g. ["1234567890123456789"]')
+        raise where.error(key, "wfconfig.ids_list", what=what)
     ids: set[int] = set()
     for item in value:
         text = str(item).strip() if _is_int(item) or isinstance(item, str) else ""
         # Discord ids are 17-20 digit snowflakes; a name or a mention pasted here would never match.
         if not (text.isascii() and text.isdigit() and 15 <= len(text) <= 20):
-            raise where.error(key, f"{item!r} is not a {what} id (copy it with Developer Mode: 17-20 digits)")
+            raise where.error(key, "wfconfig.not_an_id", value=repr(item), what=what)
         if int(text) in ids:
-            raise where.error(key, f"lists {what} {text} twice")
+            raise where.error(key, "wfconfig.id_twice", what=what, id=text)
         ids.add(int(text))
     return frozenset(ids)
+
+
+def _input_label(name: str) -> Msg:
+    return Msg("wfconfig.input_named", {"name": name})
 
 
 def _value_fits_kind(kind: str, value: Any) -> bool:
@@ -601,92 +618,87 @@ def _value_fits_kind(kind: str, value: Any) -> bool:
 
 def _parse_input(source: str, alias: str, number: int, raw: dict[str, Any]) -> WorkflowInput:
     name = raw.get("name")
-    label = f"input '{name}'" if isinstance(name, str) and name else f"input #{number}"
+    label = _input_label(name) if isinstance(name, str) and name else Msg("wfconfig.input_numbered", {"number": number})
     where = _Where(source, alias, label)
     unknown = sorted(set(raw) - _INPUT_KEYS)
     if unknown:
-        raise where.error(unknown[0], f"unknown key (expected one of: {', '.join(sorted(_INPUT_KEYS))})")
+        raise where.error(unknown[0], "wfconfig.unknown_key", expected=", ".join(sorted(_INPUT_KEYS)))
     if not isinstance(name, str) or not _INPUT_NAME_RE.match(name):
-        raise where.error(
-            "name", "must start with a lower-case letter and use only a-z, 0-9, _ and - (at most 32)"
-        )
+        raise where.error("name", "wfconfig.input_name")
 
     kind = raw.get("kind")
     if kind not in KINDS:
-        raise where.error("kind", f"must be one of {', '.join(KINDS)}")
+        raise where.error("kind", "wfconfig.kind_unknown", kinds=", ".join(KINDS))
     if name in OPTION_KINDS and kind != OPTION_KINDS[name]:
-        raise where.error(
-            "kind",
-            f"'{name}' is filled from the /generate option of that name, so it must be {OPTION_KINDS[name]}",
-        )
+        raise where.error("kind", "wfconfig.kind_of_option", name=name, kind=OPTION_KINDS[name])
     if name not in OPTION_KINDS and kind in MEDIA_KINDS:
         allowed = ", ".join(o for o, k in OPTION_KINDS.items() if k == kind)
-        raise where.error("kind", f"{kind} files can only be given as the inputs {allowed}")
+        raise where.error("kind", "wfconfig.media_only_options", kind=kind, allowed=allowed)
 
     node_id = raw.get("node_id")
     if _is_int(node_id):
         node_id = str(node_id)
     if not isinstance(node_id, str) or not node_id.strip():
-        raise where.error(
-            "node_id", 'must be the node id as a string, e.g. "21" (see `python -m bot inspect`)'
-        )
+        raise where.error("node_id", "wfconfig.node_id")
     field = raw.get("field")
     if not isinstance(field, str) or not field.strip():
-        raise where.error("field", 'must be the input name on the node, e.g. "image" or "text"')
+        raise where.error("field", "wfconfig.field")
 
     required = raw.get("required", False)
     if not isinstance(required, bool):
-        raise where.error("required", "must be true or false")
+        raise where.error("required", "wfconfig.not_bool")
 
     minimum, maximum = raw.get("min"), raw.get("max")
     for key, bound in (("min", minimum), ("max", maximum)):
         if bound is None:
             continue
         if kind not in ("int", "float"):
-            raise where.error(key, "only int and float inputs take min/max")
-        if not (_is_int(bound) if kind == "int" else _is_number(bound)):
-            raise where.error(key, f"must be {'a whole number' if kind == 'int' else 'a number'}")
+            raise where.error(key, "wfconfig.bounds_kind")
+        if kind == "int" and not _is_int(bound):
+            raise where.error(key, "wfconfig.bound_int")
+        if kind == "float" and not _is_number(bound):
+            raise where.error(key, "wfconfig.bound_number")
     if minimum is not None and maximum is not None and minimum > maximum:
-        raise where.error("max", f"must not be below min ({minimum})")
+        raise where.error("max", "wfconfig.max_below_min", minimum=minimum)
 
     max_length = raw.get("max_length")
     if max_length is not None:
         if kind != "text":
-            raise where.error("max_length", "only text inputs take max_length")
+            raise where.error("max_length", "wfconfig.max_length_kind")
         if not _is_int(max_length) or max_length < 1:
-            raise where.error("max_length", "must be a whole number >= 1")
+            raise where.error("max_length", "wfconfig.max_length_invalid")
     elif kind == "text":
         max_length = DEFAULT_MAX_LENGTH
 
     choices = raw.get("choices")
     if choices is not None:
         if kind not in ("text", "int", "float"):
-            raise where.error("choices", "only text, int and float inputs take choices")
+            raise where.error("choices", "wfconfig.choices_kind")
         if not isinstance(choices, list) or not choices:
-            raise where.error("choices", "must be a non-empty list")
+            raise where.error("choices", "wfconfig.choices_empty")
         if not all(_value_fits_kind(kind, c) for c in choices):
-            raise where.error("choices", f"every choice must be a {kind} value")
+            raise where.error("choices", "wfconfig.choice_kind", kind=kind)
         if kind == "float":
             choices = [float(c) for c in choices]
         if len(set(choices)) != len(choices):
-            raise where.error("choices", "lists a value twice")
+            raise where.error("choices", "wfconfig.choice_twice")
         choices = tuple(choices)
 
     default = raw.get("default")
     if default is not None:
         if not _value_fits_kind(kind, default):
-            raise where.error("default", f"must be a {kind} value")
+            raise where.error("default", "wfconfig.value_kind", kind=kind)
         if kind == "float":
             default = float(default)
         if required:
-            raise where.error("required", "an input with a default cannot also be required (drop one)")
+            raise where.error("required", "wfconfig.default_and_required")
         problem = _check_value(kind, default, minimum, maximum, choices, max_length)
         if problem:
-            raise where.error("default", problem)
+            raise where.error("default", problem.key, **problem.params)
 
     description = raw.get("description")
     if description is not None and not isinstance(description, str):
-        raise where.error("description", "must be a string")
+        raise where.error("description", "wfconfig.description_not_string")
 
     return WorkflowInput(
         name=name,
@@ -705,16 +717,16 @@ def _parse_input(source: str, alias: str, number: int, raw: dict[str, Any]) -> W
 
 def _check_value(
     kind: str, value: Any, minimum: Any, maximum: Any, choices: tuple[Any, ...] | None, max_length: int | None
-) -> str | None:
+) -> Msg | None:
     """Why a (typed) default does not fit its own limits, or None."""
     if minimum is not None and value < minimum:
-        return f"{value} is below min ({minimum})"
+        return Msg("wfconfig.below_min", {"value": value, "minimum": minimum})
     if maximum is not None and value > maximum:
-        return f"{value} is above max ({maximum})"
+        return Msg("wfconfig.above_max", {"value": value, "maximum": maximum})
     if choices is not None and value not in choices:
-        return f"{value!r} is not one of the choices"
+        return Msg("wfconfig.not_a_choice", {"value": repr(value)})
     if kind == "text" and max_length is not None and len(value) > max_length:
-        return f"is longer than max_length ({max_length})"
+        return Msg("wfconfig.too_long", {"max_length": max_length})
     return None
 
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 import string
+from pathlib import Path
 from types import SimpleNamespace
 
 import discord
@@ -95,3 +97,21 @@ async def test_translator_keeps_names_english() -> None:
     plain = discord.app_commands.locale_str("generate")
     context = TranslationContext(TranslationContextLocation.command_description, None)
     assert await translator.translate(plain, discord.Locale.chinese, context) is None
+
+
+def test_every_reason_of_the_workflows_toml_parser_is_in_the_catalog_in_both_languages() -> None:
+    # The parser names its reasons by key (bot/workflows.py); each must be written in both languages,
+    # and the catalog keeps no reason the parser no longer gives.
+    source = (Path(__file__).resolve().parents[1] / "bot" / "workflows.py").read_text(encoding="utf-8")
+    used = set(re.findall(r"""["'](wfconfig\.[a-z_.]+)["']""", source))
+    written = {key for key in messages() if key.startswith("wfconfig.")}
+    assert len(used) > 40
+    assert used == written
+    for key in used:
+        english, chinese = messages()[key][ENGLISH], messages()[key][CHINESE]
+        # wfadmin.reload_failed* end the sentence after {reason}: a reason never ends it itself.
+        assert not english.endswith((".", "。")) and not chinese.endswith((".", "。")), key
+        # Chinese punctuation is full-width; ASCII stays only in code (backticks) and placeholders.
+        prose = re.sub(r"`[^`]*`|\{[a-z_]+\}", "", chinese)
+        assert not set(prose) & set("(),:;!?"), key
+        assert re.search(r"[\u4e00-\u9fff]", chinese), key

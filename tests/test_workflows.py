@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -220,6 +221,16 @@ def test_bad_files_are_refused_with_alias_key_and_reason(
     if key:
         assert f"key '{key}'" in message
     assert reason in message
+
+
+@pytest.mark.parametrize("text", [text for text, *_ in BAD_FILES])
+def test_every_refusal_is_a_catalog_text_in_english_and_chinese(text: str) -> None:
+    with pytest.raises(WorkflowConfigError) as info:
+        parse_workflows(text, "data/workflows.toml")
+    reason = info.value.reason_msg
+    assert reason.key.startswith("wfconfig.")
+    assert str(info.value).endswith(": " + reason.render("en"))  # the English line is the catalog's sentence
+    assert re.search(r"[\u4e00-\u9fff]", reason.render("zh-CN"))  # every placeholder filled, in Chinese
 
 
 def test_input_errors_name_the_input() -> None:

@@ -268,16 +268,27 @@ class WorkflowAdmin:
         try:
             fresh = await asyncio.to_thread(load_workflows, self.workflows_path)
         except WorkflowConfigError as exc:
-            if exc.alias is not None:
-                raise UserError(
-                    "wfadmin.reload_failed", alias=exc.alias, key=exc.key or "-", reason=exc.reason or str(exc)
-                ) from exc
-            raise UserError("wfadmin.reload_failed_file", reason=str(exc)) from exc
+            log.warning("workflows.toml not reloaded: %s", exc)
+            raise _reload_refusal(exc) from exc
         self.registry.replace_file(fresh.workflows)
         mine = self.registry.server_aliases(guild_id)
         shadowed = tuple(sorted(alias for alias in mine if alias in fresh.workflows))
         log.info("workflows.toml reloaded: %d aliases", len(fresh))
         return Reloaded(len(fresh), shadowed)
+
+
+def _reload_refusal(exc: WorkflowConfigError) -> UserError:
+    """The refusal of /workflow reload: where the file is wrong and why, in the moderator's language."""
+    place, reason = exc.place, exc.reason_msg
+    if place is None:
+        return UserError("wfadmin.reload_failed_file", reason=reason)
+    if place.key is None:
+        return UserError("wfadmin.reload_failed_alias", alias=place.alias, reason=reason)
+    if place.input is not None:
+        return UserError(
+            "wfadmin.reload_failed_input", alias=place.alias, input=place.input, key=place.key, reason=reason
+        )
+    return UserError("wfadmin.reload_failed", alias=place.alias, key=place.key, reason=reason)
 
 
 def _check_cost(cost: int) -> None:

@@ -16,7 +16,7 @@ from bot.db.workflow_store import WorkflowStore
 from bot.errors import UserError
 from bot.runninghub.client import RunningHubClient
 from bot.runninghub.simulator import CREATE_PATH, NEVER_RUN_WORKFLOW_ID, Simulator
-from bot.texts import t
+from bot.texts import Msg, t
 from bot.texts.workflow_admin import render_added, render_edited, render_reloaded, render_shown
 from bot.workflow_admin import PROBE_NODE, WorkflowAdmin
 from bot.workflows import FILE, SERVER, load_workflows
@@ -227,11 +227,7 @@ async def test_reload_swaps_a_valid_file_and_keeps_the_old_set_on_an_invalid_one
     with pytest.raises(UserError) as caught:
         await setup.admin.reload(GUILD)
     assert caught.value.key == "wfadmin.reload_failed"
-    assert caught.value.params == {
-        "alias": "animate",
-        "key": "timeout",
-        "reason": "must be a positive number of seconds, like 1200 or 90.5",
-    }
+    assert caught.value.params == {"alias": "animate", "key": "timeout", "reason": Msg("wfconfig.timeout_invalid")}
     assert "alias 'animate', key 'timeout'" in caught.value.render("en")
     assert setup.admin.registry.for_guild(GUILD).get("z-image").cost == 12  # the previous set stays
 
@@ -252,6 +248,77 @@ async def test_reload_swaps_a_valid_file_and_keeps_the_old_set_on_an_invalid_one
         await setup.admin.reload(GUILD)
     assert caught.value.key == "wfadmin.reload_failed_file"
     assert len(setup.admin.registry.workflows) == 6
+
+
+@pytest.mark.parametrize(
+    ("change", "english", "chinese"),
+    [
+        (
+            ("cost = 10\n", "cost = -1\n"),
+            "alias 'z-image', key 'cost': must be a whole number >= 0.",
+            "别名“z-image”，键“cost”：必须是大于或等于 0 的整数。",
+        ),
+        (
+            ("cost = 10\n", "cost = 10\ncolour = 3\n"),
+            "alias 'z-image', key 'colour': unknown key (expected one of: channels, cost, description, "
+            "description_zh, enabled, inputs, instance_type, nsfw, roles, timeout, webapp_id, workflow_id).",
+            "别名“z-image”，键“colour”：未知的键（可用的键：channels, cost, description, "
+            "description_zh, enabled, inputs, instance_type, nsfw, roles, timeout, webapp_id, workflow_id）。",
+        ),
+        (
+            ('default = ""\n', 'default = ""\nmin = 1\n'),
+            "alias 'z-image', input 'negative', key 'min': only int and float inputs take min/max.",
+            "别名“z-image”，输入“negative”，键“min”：只有 int 和 float 类型的输入才能设置 min/max。",
+        ),
+        (
+            ('name = "negative"\n', 'name = "Negative"\n'),
+            "alias 'z-image', input 'Negative', key 'name': must start with a lower-case letter and use only "
+            "a-z, 0-9, _ and - (at most 32).",
+            "别名“z-image”，输入“Negative”，键“name”：必须以小写字母开头，"
+            "且只能使用 a-z、0-9、_ 和 -（最多 32 个字符）。",
+        ),
+        (
+            ("[workflows.z-image]", "[workflows.Z-Image]"),
+            "alias 'Z-Image': an alias must be 1-32 characters of a-z, 0-9, - and _.",
+            "别名“Z-Image”：别名只能由 1 到 32 个 a-z、0-9、- 和 _ 字符组成。",
+        ),
+        (
+            ("[workflows.z-image]", "[workflow.z-image]"),
+            "unknown top-level key 'workflow' (only [workflows.<alias>] tables).",
+            "未知的顶层键“workflow”（只能写 `[workflows.<alias>]` 表）。",
+        ),
+    ],
+)
+async def test_a_failed_reload_says_why_in_the_moderators_language(
+    setup: Setup, change: tuple[str, str], english: str, chinese: str
+) -> None:
+    setup.path.write_text(setup.path.read_text().replace(*change, 1))
+    with pytest.raises(UserError) as caught:
+        await setup.admin.reload(GUILD)
+    assert caught.value.render("en") == "workflows.toml was not reloaded and the current aliases stay: " + english
+    assert caught.value.render("zh-CN") == "workflows.toml 未重新加载，现有别名保持不变：" + chinese
+    assert setup.admin.registry.for_guild(GUILD).get("z-image").cost == 10  # nothing changed
+
+
+async def test_a_reload_of_a_file_that_is_not_toml_keeps_the_parsers_detail(setup: Setup) -> None:
+    setup.path.write_text("not [ toml")
+    with pytest.raises(UserError) as caught:
+        await setup.admin.reload(GUILD)
+    assert caught.value.render("en") == (
+        "workflows.toml was not reloaded and the current aliases stay: "
+        "not valid TOML: Expected '=' after a key in a key/value pair (at line 1, column 5)."
+    )
+    assert caught.value.render("zh-CN") == (
+        "workflows.toml 未重新加载，现有别名保持不变：不是有效的 TOML：Expected '=' after a key in a key/value pair "
+        "(at line 1, column 5)。"
+    )
+    setup.path.unlink()
+    with pytest.raises(UserError) as caught:
+        await setup.admin.reload(GUILD)
+    assert caught.value.render("zh-CN") == (
+        "workflows.toml 未重新加载，现有别名保持不变："
+        "找不到该文件（请设置 WORKFLOWS_PATH，或复制随附的 data/workflows.toml）。"
+    )
 
 
 async def test_show_lists_id_inputs_with_node_ids_cost_and_gates(setup: Setup) -> None:

@@ -314,7 +314,10 @@ async def test_reload_picks_up_a_valid_file_and_keeps_the_old_aliases_on_an_inva
         job = await world.run_job(world.alice, "z-image", "a fox again")
         assert await world.job_ledger(job) == [("hold", -12, 12), ("charge", 0, -12)]  # the old set stays
         ix = await world.fake.invoke(world.mod, world.channel, "workflow", {}, subcommand="reload", locale="zh-CN")
-        assert (await ix.reply()).startswith("workflows.toml 未重新加载，现有别名保持不变：别名“animate”，键“timeout”")
+        assert await ix.reply() == (
+            "workflows.toml 未重新加载，现有别名保持不变：别名“animate”，键“timeout”："
+            "必须是正数秒数，例如 1200 或 90.5。"
+        )
 
 
 # ---- who may, and bad input -------------------------------------------------------------------

@@ -143,6 +143,15 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "workflows.toml was not reloaded and the current aliases stay: alias '{alias}', key '{key}': {reason}.",
         "zh-CN": "workflows.toml 未重新加载，现有别名保持不变：别名“{alias}”，键“{key}”：{reason}。",
     },
+    "wfadmin.reload_failed_input": {
+        "en": "workflows.toml was not reloaded and the current aliases stay: alias '{alias}', {input}, key '{key}': "
+        "{reason}.",
+        "zh-CN": "workflows.toml 未重新加载，现有别名保持不变：别名“{alias}”，{input}，键“{key}”：{reason}。",
+    },
+    "wfadmin.reload_failed_alias": {
+        "en": "workflows.toml was not reloaded and the current aliases stay: alias '{alias}': {reason}.",
+        "zh-CN": "workflows.toml 未重新加载，现有别名保持不变：别名“{alias}”：{reason}。",
+    },
     "wfadmin.reload_failed_file": {
         "en": "workflows.toml was not reloaded and the current aliases stay: {reason}.",
         "zh-CN": "workflows.toml 未重新加载，现有别名保持不变：{reason}。",

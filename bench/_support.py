@@ -166,14 +166,27 @@ async def open_world(
 
 
 @dataclass
+class SimReport:
+    """What the simulator in the child process saw, sent back when it stops."""
+
+    max_concurrent: int  # most tasks running at once
+    creates: int  # create (and AI-app run) requests
+    polls: int  # /task/openapi/outputs requests
+    keys: list[str | None]  # the key of every request it received, in order
+    runs: list[tuple[float, float]]  # each task's (created, finished) on time.monotonic(), as now()
+
+
+@dataclass
 class SimulatorProcess:
-    """The simulator in a child process (`serve_main`); `base_url` once it listens. Stopped by its pid."""
+    """The simulator in a child process (`serve_main`); `base_url` once it listens, `report` once
+    it stopped. Stopped by closing its stdin."""
 
     options: dict[str, Any] = field(default_factory=dict)
     latency: float = 0.0
     output_sizes: dict[str, int] = field(default_factory=dict)
     base_url: str = ""
     api_key: str = SIMULATOR_API_KEY
+    report: SimReport | None = None
     _process: asyncio.subprocess.Process | None = None
 
     async def __aenter__(self) -> SimulatorProcess:
@@ -199,13 +212,18 @@ class SimulatorProcess:
         process, self._process = self._process, None
         if process is None:
             return
-        assert process.stdin is not None
-        process.stdin.close()  # the child stops when its stdin closes
+        assert process.stdin is not None and process.stdout is not None
+        process.stdin.close()  # the child stops when its stdin closes, saying what it saw
         try:
+            line = await asyncio.wait_for(process.stdout.readline(), timeout=10)
             await asyncio.wait_for(process.wait(), timeout=10)
         except TimeoutError:
             process.kill()
             await process.wait()
+            return
+        if line.strip():
+            seen = json.loads(line)
+            self.report = SimReport(**{**seen, "runs": [tuple(run) for run in seen["runs"]]})
 
 
 def latency_middleware(seconds: float) -> Callable[..., Awaitable[web.StreamResponse]]:
@@ -246,6 +264,14 @@ def serve_main() -> None:
             await asyncio.to_thread(sys.stdin.read)  # returns at EOF: the parent is done
         finally:
             await sim.stop()
+        report = {
+            "max_concurrent": sim.max_concurrent_seen,
+            "creates": len(sim.creates()),
+            "polls": len(sim.requests_to("/task/openapi/outputs")),
+            "keys": [r.api_key for r in sim.requests],
+            "runs": [(t.created_at, t.finished_at or t.created_at) for t in sim.tasks.values()],
+        }
+        print(json.dumps(report), flush=True)
 
     asyncio.run(serve())
 

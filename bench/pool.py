@@ -6,35 +6,34 @@
 For 1, 2 and 4 keys (each its own account, with C slots and the same task duration D), N jobs from
 10 members are queued through JobService.intake before the clock starts; then the real scheduler
 and poller run them with webhooks on (POLL_INTERVAL stays at 5 s as the safety net). Each key is
-its own in-process simulator, so no account can lend another a slot. The limit is N·D/ΣC, what the
+its own simulator, so no account can lend another a slot. The limit is N·D/ΣC, what the
 pool could do if no slot were ever idle, and limit/makespan is the share of the pool's slot time
 that ran tasks (1.0 is perfect). Every row also checks that no key ever ran more than its C tasks,
 that every task was polled only with its own key, and that the work was spread over every key.
 
-The simulated accounts run in a child process, as RunningHub runs on its own machines: their
-timers, renders and progress frames do not queue on the bot's event loop, which is what is measured.
+Each simulated account runs in a child process (bench/_support.SimulatorProcess), as RunningHub
+runs on its own machines: its timers, renders and progress frames do not queue on the bot's event
+loop, which is what is measured.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import multiprocessing
+import contextlib
 import sys
 import tempfile
 from dataclasses import dataclass
-from multiprocessing.connection import Connection
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench._support import CHANNEL, GUILD, BenchNotifier, now, open_world
+from bench._support import CHANNEL, GUILD, BenchNotifier, SimulatorProcess, now, open_world
 from bot.jobs.pipeline import validate_request
 from bot.jobs.service import JobService
 from bot.jobs.webhook import WebhookReceiver
 from bot.runninghub.client import RunningHubClient
 from bot.runninghub.pool import KeyPool, PoolKey, key_fingerprint
-from bot.runninghub.simulator import Simulator
 
 MEMBERS = 10
 WEBHOOK_SECRET = "bench-webhook-secret-0123456789"
@@ -73,65 +72,32 @@ def pool_key(i: int) -> str:
     return f"benchkey{i:02d}" + "0" * 20 + f"{i:04d}"  # 32 letters and digits, like a real key
 
 
-@dataclass
-class Account:
-    """What one simulated account saw, sent back by the child process at the end."""
-
-    max_concurrent: int
-    tasks: int
-    stranger_path: str | None  # a request that used another key, if any
-    runs: list[tuple[float, float]]  # each task's (created, finished), time.monotonic() like now()
-
-
-def serve_accounts(api_keys: list[str], per_key: int, duration: float, conn: Connection) -> None:
-    """The child process: one simulator per key until the parent says stop, then what each saw."""
-    asyncio.run(_serve_accounts(api_keys, per_key, duration, conn))
-
-
-async def _serve_accounts(api_keys: list[str], per_key: int, duration: float, conn: Connection) -> None:
-    sims = [Simulator(api_key=key, queue_seconds=0.0, run_seconds=duration, concurrency=per_key,
-                      image_size=(32, 32)) for key in api_keys]
-    for sim in sims:
-        await sim.start()
-    conn.send([sim.base_url for sim in sims])
-    await asyncio.to_thread(conn.recv)
-    accounts = []
-    for key, sim in zip(api_keys, sims, strict=True):
-        strangers = [r.path for r in sim.requests if (r.json or {}).get("apiKey") not in (None, key)]
-        runs = [(task.created_at, task.finished_at or task.created_at) for task in sim.tasks.values()]
-        accounts.append(Account(sim.max_concurrent_seen, len(sim.creates()), strangers[0] if strangers else None, runs))
-        await sim.stop()
-    conn.send(accounts)
-
-
 async def run(keys: int, per_key: int, jobs: int, duration: float) -> Row:
     api_keys = [pool_key(i) for i in range(keys)]
-    context = multiprocessing.get_context("spawn")
-    conn, child_conn = context.Pipe()
-    child = context.Process(target=serve_accounts, args=(api_keys, per_key, duration, child_conn), daemon=True)
-    child.start()
-    try:
-        base_urls: list[str] = await asyncio.to_thread(conn.recv)
-        started, ended = await _run_bot(api_keys, base_urls, per_key, jobs, duration)
-    finally:
-        conn.send("stop")
-        accounts: list[Account] = await asyncio.to_thread(conn.recv)
-        child.join(timeout=10)
-    for key, account in zip(api_keys, accounts, strict=True):
-        if account.max_concurrent > per_key:
-            raise SystemExit(f"key {key[-4:]} ran {account.max_concurrent} tasks at once with a limit of {per_key}")
-        if account.stranger_path is not None:
-            raise SystemExit(f"key {key[-4:]}'s account was asked with another key: {account.stranger_path}")
-    spread = [account.tasks for account in accounts]
-    if sum(spread) != jobs or 0 in spread:
-        raise SystemExit(f"tasks per key {spread} for {jobs} jobs")
+    accounts = [SimulatorProcess(options={"api_key": key, "queue_seconds": 0.0, "run_seconds": duration,
+                                          "concurrency": per_key, "image_size": [32, 32]}, api_key=key)
+                for key in api_keys]
+    async with contextlib.AsyncExitStack() as stack:
+        for account in accounts:
+            await stack.enter_async_context(account)
+        started, ended = await _run_bot(api_keys, [a.base_url for a in accounts], per_key, jobs, duration)
+    reports = [account.report for account in accounts if account.report is not None]
+    if len(reports) != keys:
+        raise SystemExit("a simulated account did not report what it saw")
     refills = []
-    for account in accounts:
-        creates = sorted(created for created, _finished in account.runs)
-        for _created, finished in account.runs:
+    for key, report in zip(api_keys, reports, strict=True):
+        if report.max_concurrent > per_key:
+            raise SystemExit(f"key {key[-4:]} ran {report.max_concurrent} tasks at once with a limit of {per_key}")
+        if any(used not in (None, key) for used in report.keys):
+            raise SystemExit(f"key {key[-4:]}'s account was asked with another key")
+        creates = sorted(created for created, _finished in report.runs)
+        for _created, finished in report.runs:
             later = [created for created in creates if created >= finished]
             if later:
                 refills.append(later[0] - finished)
+    spread = [report.creates for report in reports]
+    if sum(spread) != jobs or 0 in spread:
+        raise SystemExit(f"tasks per key {spread} for {jobs} jobs")
     return Row(keys, per_key, jobs, duration, ended - started, spread, refills)
 
 

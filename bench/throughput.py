@@ -4,9 +4,9 @@
     python bench/throughput.py --full     # 100 jobs in every row, naive client included (about 4 min)
 
 N jobs from 10 members are queued (through JobService.intake, as /generate does) before the clock
-starts; then the real scheduler and poller run them on the in-process simulator with account
-concurrency C, task duration D and no queue time, and a notifier records the results (real SQLite
-file, real HTTP to the simulator). Makespan runs from the service's start to the last result
+starts; then the real scheduler and poller run them on the simulator (in a child process, as
+RunningHub runs elsewhere) with account concurrency C, task duration D and no queue time, and a
+notifier records the results (real SQLite file, real HTTP to the simulator). Makespan runs from the service's start to the last result
 posted; the physical limit is N·D/C, so limit/makespan is the share of the account's slot time
 that did useful work (1.0 is perfect). Two modes:
   - webhook: a WebhookReceiver and WEBHOOK_URL/WEBHOOK_SECRET; POLL_INTERVAL stays at 5 s as the
@@ -34,12 +34,21 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import aiohttp
 
-from bench._support import CHANNEL, GUILD, Z_IMAGE_WORKFLOW, BenchNotifier, World, now, open_world
+from bench._support import (
+    CHANNEL,
+    GUILD,
+    Z_IMAGE_WORKFLOW,
+    BenchNotifier,
+    SimReport,
+    SimulatorProcess,
+    World,
+    now,
+    open_world,
+)
 from bot.config import SIMULATOR_API_KEY
 from bot.jobs.pipeline import validate_request
 from bot.jobs.service import JobService
 from bot.jobs.webhook import WebhookReceiver
-from bot.runninghub.simulator import Simulator
 
 MEMBERS = 10
 WEBHOOK_SECRET = "bench-webhook-secret-0123456789"
@@ -74,13 +83,17 @@ class Row:
         return self.jobs / self.makespan
 
 
-def new_simulator(concurrency: int, duration: float) -> Simulator:
-    # Small pictures: rendering them is the simulator's CPU, not the bot's.
-    return Simulator(queue_seconds=0.0, run_seconds=duration, concurrency=concurrency, image_size=(64, 64))
+def new_simulator(concurrency: int, duration: float) -> SimulatorProcess:
+    # In a child process, as RunningHub runs on its own machines: its timers, renders and progress
+    # frames are not the bot's work. Small pictures all the same.
+    return SimulatorProcess(options={"queue_seconds": 0.0, "run_seconds": duration, "concurrency": concurrency,
+                                     "image_size": [64, 64]})
 
 
-def polls(sim: Simulator) -> int:
-    return len(sim.requests_to("/task/openapi/outputs"))
+def seen(sim: SimulatorProcess) -> SimReport:
+    if sim.report is None:
+        raise SystemExit("the simulator did not report what it saw")
+    return sim.report
 
 
 async def delivered_count(world: World, jobs: int) -> int:
@@ -94,8 +107,20 @@ async def delivered_count(world: World, jobs: int) -> int:
 
 
 async def run_bot(mode: str, concurrency: int, jobs: int, duration: float, poll: float) -> Row:
-    sim = new_simulator(concurrency, duration)
-    await sim.start()
+    async with new_simulator(concurrency, duration) as sim:
+        makespan, delivered = await _measure_bot(mode, sim.base_url, concurrency, jobs, duration, poll)
+    report = seen(sim)
+    if report.max_concurrent > concurrency:
+        raise SystemExit(f"the bot ran {report.max_concurrent} tasks at once with a limit of {concurrency}")
+    if delivered != jobs:
+        raise SystemExit(f"{mode} C={concurrency}: only {delivered} of {jobs} jobs were delivered")
+    return Row(mode, concurrency, jobs, duration, makespan, report.polls, report.max_concurrent)
+
+
+async def _measure_bot(
+    mode: str, base_url: str, concurrency: int, jobs: int, duration: float, poll: float
+) -> tuple[float, int]:
+    """The makespan of `jobs` queued jobs through the bot's loops, and how many were delivered."""
     receiver: WebhookReceiver | None = None
     services: list[JobService] = []  # the receiver is made first; its callbacks reach the service later
     env = {"RUNNINGHUB_CONCURRENCY": str(concurrency), "POLL_INTERVAL": str(poll)}
@@ -112,7 +137,7 @@ async def run_bot(mode: str, concurrency: int, jobs: int, duration: float, poll:
                        POLL_INTERVAL=SAFETY_NET_POLL)
         with tempfile.TemporaryDirectory(prefix="bench-throughput-") as folder:
             notifier = BenchNotifier()
-            world = await open_world(Path(folder), sim.base_url, notifier=notifier, env=env, max_unfinished=jobs)
+            world = await open_world(Path(folder), base_url, notifier=notifier, env=env, max_unfinished=jobs)
             services.append(world.service)
             try:
                 workflow = world.registry.get("z-image")
@@ -130,47 +155,39 @@ async def run_bot(mode: str, concurrency: int, jobs: int, duration: float, poll:
     finally:
         if receiver is not None:
             await receiver.stop()
-        await sim.stop()
-    if sim.max_concurrent_seen > concurrency:
-        raise SystemExit(f"the bot ran {sim.max_concurrent_seen} tasks at once with a limit of {concurrency}")
-    if delivered != jobs:
-        raise SystemExit(f"{mode} C={concurrency}: only {delivered} of {jobs} jobs were delivered")
-    return Row(mode, concurrency, jobs, duration, makespan, polls(sim), sim.max_concurrent_seen)
+    return makespan, delivered
 
 
 async def run_naive(jobs: int, duration: float, poll: float) -> Row:
     """RunningHub's getting-started loop: create, sleep-poll outputs, download, one task at a time."""
-    sim = new_simulator(1, duration)
-    base = await sim.start()
     headers = {"Host": "www.runninghub.cn", "Content-Type": "application/json"}
-    try:
-        async with aiohttp.ClientSession() as http:
-            started = now()
-            for i in range(jobs):
-                body = {
-                    "apiKey": SIMULATOR_API_KEY,
-                    "workflowId": Z_IMAGE_WORKFLOW,
-                    "nodeInfoList": [{"nodeId": "6", "fieldName": "text", "fieldValue": f"bench picture {i}"}],
-                }
-                async with http.post(f"{base}/task/openapi/create", json=body, headers=headers) as response:
-                    created = await response.json()
-                task_id = created["data"]["taskId"]
-                while True:
-                    await asyncio.sleep(poll)
-                    query = {"apiKey": SIMULATOR_API_KEY, "taskId": task_id}
-                    async with http.post(f"{base}/task/openapi/outputs", json=query, headers=headers) as response:
-                        answer = await response.json()
-                    if answer["code"] == 0:
-                        break
-                    if answer["code"] not in (804, 813):
-                        raise SystemExit(f"naive client: task {task_id} answered {answer}")
-                for output in answer["data"]:
-                    async with http.get(output["fileUrl"]) as response:
-                        await response.read()
-            makespan = now() - started
-    finally:
-        await sim.stop()
-    return Row("naive", 1, jobs, duration, makespan, polls(sim), sim.max_concurrent_seen)
+    async with new_simulator(1, duration) as sim, aiohttp.ClientSession() as http:
+        base = sim.base_url
+        started = now()
+        for i in range(jobs):
+            body = {
+                "apiKey": SIMULATOR_API_KEY,
+                "workflowId": Z_IMAGE_WORKFLOW,
+                "nodeInfoList": [{"nodeId": "6", "fieldName": "text", "fieldValue": f"bench picture {i}"}],
+            }
+            async with http.post(f"{base}/task/openapi/create", json=body, headers=headers) as response:
+                created = await response.json()
+            task_id = created["data"]["taskId"]
+            while True:
+                await asyncio.sleep(poll)
+                query = {"apiKey": SIMULATOR_API_KEY, "taskId": task_id}
+                async with http.post(f"{base}/task/openapi/outputs", json=query, headers=headers) as response:
+                    answer = await response.json()
+                if answer["code"] == 0:
+                    break
+                if answer["code"] not in (804, 813):
+                    raise SystemExit(f"naive client: task {task_id} answered {answer}")
+            for output in answer["data"]:
+                async with http.get(output["fileUrl"]) as response:
+                    await response.read()
+        makespan = now() - started
+    report = seen(sim)
+    return Row("naive", 1, jobs, duration, makespan, report.polls, report.max_concurrent)
 
 
 async def main(

@@ -161,6 +161,31 @@ class Journal:
         rows = await self.db.fetchall(f"SELECT * FROM jobs WHERE state IN ({marks}) ORDER BY id", states)
         return [Job.from_row(r) for r in rows]
 
+    async def ready_heads(self, now: float, per_member: int | None) -> list[Job]:
+        """Pending jobs due by `now`: each member's oldest `per_member` (None: all), by id.
+
+        The scheduler plans at most as many jobs as there are free slots, in a round-robin over
+        members, so it needs only each member's first few: a long queue is not read whole each pass.
+        """
+        if per_member is None:
+            rows = await self.db.fetchall(
+                "SELECT * FROM jobs WHERE state = ? AND next_attempt_at <= ? ORDER BY id", (JobState.PENDING, now)
+            )
+        else:
+            rows = await self.db.fetchall(
+                "SELECT * FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY guild_id, member_id ORDER BY id) AS depth"
+                " FROM jobs WHERE state = ? AND next_attempt_at <= ?) WHERE depth <= ? ORDER BY id",
+                (JobState.PENDING, now, per_member),
+            )
+        return [Job.from_row(r) for r in rows]
+
+    async def next_attempt_after(self, now: float) -> float | None:
+        """When the first pending job that is not due yet becomes due (None: there is none)."""
+        row = await self.db.fetchone(
+            "SELECT MIN(next_attempt_at) FROM jobs WHERE state = ? AND next_attempt_at > ?", (JobState.PENDING, now)
+        )
+        return None if row is None or row[0] is None else float(row[0])
+
     async def recent_for_member(self, guild_id: int, member_id: int, limit: int = 10) -> list[Job]:
         rows = await self.db.fetchall(
             "SELECT * FROM jobs WHERE guild_id = ? AND member_id = ? ORDER BY id DESC LIMIT ?",

@@ -159,11 +159,15 @@ class Scheduler:
         if not free:
             return opens
         now = self.clock()
-        pending = await self.journal.in_states((JobState.PENDING,))
-        ready = [j for j in pending if j.next_attempt_at <= now]
+        # A pass fills at most every free slot, round-robin over members: each member's first few
+        # jobs are all it can take. A job pinned to its key may be passed over for another, so with
+        # one among them the plan is made over every ready job.
+        ready = await self.journal.ready_heads(now, per_member=sum(free.values()))
+        if any(self.pinned_key(job) is not None for job in ready):
+            ready = await self.journal.ready_heads(now, per_member=None)
         if not ready:
-            later = [j.next_attempt_at - now for j in pending]
-            return min([opens, *later])
+            due = await self.journal.next_attempt_after(now)
+            return opens if due is None else min(opens, due - now)
         ready = [j for j in ready if not await self._stranded(j)]
         if not ready:
             return opens

@@ -4,6 +4,7 @@ creates the task, and a refused key leaving the pool. Two simulators stand for t
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -280,3 +281,22 @@ async def test_a_key_slow_to_answer_its_create_holds_up_no_other_key(pool: Pool)
     assert quick.at - slow.at < 0.5  # asked side by side, not after A's answer came a second later
     for job in jobs:
         assert (await world.job(job.id)).state in ("queued", "running")
+
+
+async def test_a_job_pinned_to_a_busy_key_lets_the_next_job_of_its_member_take_the_free_one(pool: Pool) -> None:
+    world = pool.world
+    await world.service.stop()  # the test drives the passes itself
+    scheduler = world.service.scheduler
+    first = await world.generate("z-image", member=9)
+    await scheduler.submit_ready()
+    assert (await world.job(first.id)).api_key_id == key_fingerprint(KEY_A)  # key A's one slot is taken
+    pinned = await world.generate("z-image", member=10)
+    # Files uploaded with key A that are no longer on disk (a re-run's): it can run on key A only.
+    inputs = {**pinned.inputs, "uploads": {"image": "api/cat.png"}, "uploads_key": key_fingerprint(KEY_A),
+              "spooled": {}}
+    await world.journal.db.execute("UPDATE jobs SET inputs = ? WHERE id = ?", (json.dumps(inputs), pinned.id))
+    behind = await world.generate("z-image", member=10)
+    await scheduler.submit_ready()  # one free slot (key B): the member's second job takes it
+    assert (await world.job(pinned.id)).state == "pending"
+    started = await world.job(behind.id)
+    assert started.state in ("queued", "running") and started.api_key_id == key_fingerprint(KEY_B)

@@ -73,6 +73,7 @@ log = logging.getLogger(__name__)
 
 # Where the middleware leaves the request's record for the handler to complete.
 _RECORD = web.RequestKey("record", RecordedRequest)
+RENDER_LEAD = 1.0  # seconds before a run's end its output files start being made
 # What a legacy code becomes in a v2 answer's string `errorCode` (the v2 table in the reference);
 # codes without a v2 counterpart pass through as their legacy number.
 V2_CODES = {301: "1007", 802: "1002", 803: "1101", 807: "1004", 809: "1008", 500: "1005"}
@@ -1121,11 +1122,15 @@ class Simulator:
                 await self._sleep(self.run_seconds)
                 self._end_failed(task, task.planned_failure)
                 return
-            # The files are made while the task runs: a task takes run_seconds, as RunningHub's run
-            # time includes making its outputs (not run_seconds plus the render).
+            # The files are made during the run's last RENDER_LEAD seconds: a task takes run_seconds,
+            # as RunningHub's run time includes making its outputs (not run_seconds plus the render),
+            # and a long run does not render at its start.
+            lead = min(self.run_seconds, RENDER_LEAD)
+            if self.run_seconds > lead:
+                await self._sleep(self.run_seconds - lead)
             render = asyncio.ensure_future(asyncio.to_thread(self._render_outputs, task))
             try:
-                await self._sleep(self.run_seconds)
+                await self._sleep(lead)
             except asyncio.CancelledError:
                 render.cancel()
                 raise

@@ -42,6 +42,7 @@ WORKFLOWS = ROOT / "data" / "workflows.toml"
 Z_IMAGE_WORKFLOW = "2016195556967714818"  # the shipped z-image alias: a prompt in, one image out
 GUILD, CHANNEL = 1001, 2002
 READ_CHUNK = 64 * 1024
+REPORT_LIMIT = 64 * 1024 * 1024  # the simulator's report is one JSON line (a run per task)
 
 
 # --------------------------------------------------------------------------- notifier
@@ -172,7 +173,7 @@ class SimReport:
     max_concurrent: int  # most tasks running at once
     creates: int  # create (and AI-app run) requests
     polls: int  # /task/openapi/outputs requests
-    keys: list[str | None]  # the key of every request it received, in order
+    keys: list[str | None]  # every key its requests came with (None: a request without one)
     runs: list[tuple[float, float]]  # each task's (created, finished) on time.monotonic(), as now()
 
 
@@ -198,7 +199,8 @@ class SimulatorProcess:
             args += ["--output-size", f"{kind}={size}"]
         env = {**os.environ, "PYTHONPATH": str(ROOT)}
         self._process = await asyncio.create_subprocess_exec(
-            sys.executable, *args, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, env=env
+            sys.executable, *args, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, env=env,
+            limit=REPORT_LIMIT,
         )
         assert self._process.stdout is not None
         line = (await asyncio.wait_for(self._process.stdout.readline(), timeout=30)).decode()
@@ -268,7 +270,7 @@ def serve_main() -> None:
             "max_concurrent": sim.max_concurrent_seen,
             "creates": len(sim.creates()),
             "polls": len(sim.requests_to("/task/openapi/outputs")),
-            "keys": [r.api_key for r in sim.requests],
+            "keys": sorted({r.api_key for r in sim.requests}, key=str),
             "runs": [(t.created_at, t.finished_at or t.created_at) for t in sim.tasks.values()],
         }
         print(json.dumps(report), flush=True)

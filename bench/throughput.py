@@ -6,9 +6,9 @@
 N jobs from 10 members are queued (through JobService.intake, as /generate does) before the clock
 starts; then the real scheduler and poller run them on the simulator (in a child process, as
 RunningHub runs elsewhere) with account concurrency C, task duration D and no queue time, and a
-notifier records the results (real SQLite file, real HTTP to the simulator). Makespan runs from the service's start to the last result
-posted; the physical limit is N·D/C, so limit/makespan is the share of the account's slot time
-that did useful work (1.0 is perfect). Two modes:
+notifier records the results (real SQLite file, real HTTP to the simulator). Makespan runs from
+the service's start to the last result posted; the physical limit is N·D/C, so limit/makespan is
+the share of the account's slot time that did useful work (1.0 is perfect). Two modes:
   - webhook: a WebhookReceiver and WEBHOOK_URL/WEBHOOK_SECRET; POLL_INTERVAL stays at 5 s as the
     safety net, so finished tasks are noticed through the webhook;
   - polling: no webhook, POLL_INTERVAL = --poll (0.05 s).

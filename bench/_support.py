@@ -33,7 +33,9 @@ from bot.db.database import Database
 from bot.db.journal import Job, Journal
 from bot.db.ledger import Ledger
 from bot.jobs.notifier import OutgoingFile
+from bot.jobs.pipeline import validate_request
 from bot.jobs.service import JobService
+from bot.jobs.webhook import WebhookReceiver
 from bot.runninghub.client import RunningHubClient
 from bot.workflows import WorkflowRegistry, load_workflows
 
@@ -161,6 +163,57 @@ async def open_world(
     services = build_services(resources, notifier, job_options=options)
     return World(db, services.ledger, services.journal, registry, session, services.runninghub, services.jobs,
                  notifier)
+
+
+# --------------------------------------------------------------------------- a timed run of queued jobs
+
+WEBHOOK_SECRET = "bench-webhook-secret-0123456789"
+SAFETY_NET_POLL = "5"  # with webhooks on: the poll interval a deployment would keep as its safety net
+
+
+class BenchWebhook:
+    """A WebhookReceiver for a job service made after it (its address goes into the settings).
+
+    `async with BenchWebhook() as webhook:` gives `webhook.env`, the settings that point RunningHub's
+    TASK_END at it; set `webhook.service` once the service exists.
+    """
+
+    def __init__(self) -> None:
+        self.service: JobService | None = None
+        self.env: dict[str, str] = {}
+        self._receiver = WebhookReceiver(WEBHOOK_SECRET, self._task_end, self._spawn)
+
+    async def _task_end(self, task_id: str, job_id: int | None) -> None:
+        assert self.service is not None
+        await self.service.on_webhook(task_id, job_id)
+
+    def _spawn(self, coro: Awaitable[None], name: str) -> None:
+        assert self.service is not None
+        self.service.spawn(coro, name)  # as cogs/jobs.py wires it
+
+    async def __aenter__(self) -> BenchWebhook:
+        await self._receiver.start("127.0.0.1", 0)
+        port = self._receiver._runner.addresses[0][1]  # type: ignore[union-attr]
+        self.env = {"WEBHOOK_URL": f"http://127.0.0.1:{port}/rh", "WEBHOOK_SECRET": WEBHOOK_SECRET,
+                    "POLL_INTERVAL": SAFETY_NET_POLL}
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self._receiver.stop()
+
+
+async def run_queued(world: World, *, jobs: int, members: int, duration: float, prompt: str) -> tuple[float, float]:
+    """Queue `jobs` z-image jobs from `members` members (as /generate does), then start the service
+    and wait until every one is delivered: when the loops started and when the last was posted."""
+    workflow = world.registry.get("z-image")
+    for i in range(jobs):
+        request = validate_request(workflow, prompt=f"{prompt} {i}", files={}, params=None)
+        await world.service.intake(request, guild_id=GUILD, channel_id=CHANNEL, member_id=1 + i % members,
+                                   locale="en-US")
+    started = now()
+    await world.service.start()
+    await asyncio.wait_for(world.notifier.until_delivered(jobs), timeout=jobs * duration * 3 + 30)
+    return started, now()
 
 
 # --------------------------------------------------------------------------- the simulator in a child process

@@ -28,16 +28,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench._support import CHANNEL, GUILD, BenchNotifier, SimulatorProcess, now, open_world
-from bot.jobs.pipeline import validate_request
-from bot.jobs.service import JobService
-from bot.jobs.webhook import WebhookReceiver
+import aiohttp
+
+from bench._support import SAFETY_NET_POLL, BenchNotifier, BenchWebhook, SimulatorProcess, open_world, run_queued
 from bot.runninghub.client import RunningHubClient
 from bot.runninghub.pool import KeyPool, PoolKey, key_fingerprint
 
 MEMBERS = 10
-WEBHOOK_SECRET = "bench-webhook-secret-0123456789"
-SAFETY_NET_POLL = "5"
 GOAL = 0.95
 
 
@@ -106,45 +103,22 @@ async def _run_bot(
 ) -> tuple[float, float]:
     """Queue the jobs, start the bot's loops and wait until every job is delivered: when that
     started and ended (the makespan between)."""
-    services: list[JobService] = []
-    receiver = WebhookReceiver(
-        WEBHOOK_SECRET,
-        lambda task_id, job_id: services[0].on_webhook(task_id, job_id),
-        lambda coro, name: services[0].spawn(coro, name),
-    )
-    await receiver.start("127.0.0.1", 0)
-    port = receiver._runner.addresses[0][1]  # type: ignore[union-attr]
-    env = {"RUNNINGHUB_CONCURRENCY": str(per_key), "POLL_INTERVAL": SAFETY_NET_POLL,
-           "WEBHOOK_URL": f"http://127.0.0.1:{port}/rh", "WEBHOOK_SECRET": WEBHOOK_SECRET}
-    try:
+    async with BenchWebhook() as webhook:
         with tempfile.TemporaryDirectory(prefix="bench-pool-") as folder:
-            notifier = BenchNotifier()
-            world = await open_world(Path(folder), base_urls[0], notifier=notifier, env=env, max_unfinished=jobs)
+            session = aiohttp.ClientSession()
             pool = KeyPool([
                 PoolKey(index=i, key_id=key_fingerprint(key), tail=key[-4:], concurrency=per_key,
-                        client=RunningHubClient(world.session, base_url, key))
+                        client=RunningHubClient(session, base_url, key))
                 for i, (key, base_url) in enumerate(zip(api_keys, base_urls, strict=True))
             ])
-            world.service = JobService(
-                settings=world.service.settings, journal=world.journal, ledger=world.ledger, registry=world.registry,
-                client=world.client, session=world.session, notifier=notifier, max_unfinished=jobs, pool=pool,
-            )
-            services.append(world.service)
+            world = await open_world(Path(folder), base_urls[0], notifier=BenchNotifier(),
+                                     env={"RUNNINGHUB_CONCURRENCY": str(per_key), **webhook.env},
+                                     max_unfinished=jobs, session=session, job_options={"pool": pool})
+            webhook.service = world.service
             try:
-                workflow = world.registry.get("z-image")
-                for i in range(jobs):
-                    request = validate_request(workflow, prompt=f"pool picture {i}", files={}, params=None)
-                    await world.service.intake(request, guild_id=GUILD, channel_id=CHANNEL,
-                                               member_id=1 + i % MEMBERS, locale="en-US")
-                started = now()
-                await world.service.start()
-                await asyncio.wait_for(notifier.until_delivered(jobs), timeout=jobs * duration * 3 + 30)
-                ended = now()
+                return await run_queued(world, jobs=jobs, members=MEMBERS, duration=duration, prompt="pool picture")
             finally:
                 await world.close()
-    finally:
-        await receiver.stop()
-    return started, ended
 
 
 async def main(*, per_key: int = 2, jobs_per_slot: int = 10, duration: float = 1.0,

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import sys
 import tempfile
 from dataclasses import dataclass
@@ -35,24 +36,20 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import aiohttp
 
 from bench._support import (
-    CHANNEL,
-    GUILD,
+    SAFETY_NET_POLL,
     Z_IMAGE_WORKFLOW,
     BenchNotifier,
+    BenchWebhook,
     SimReport,
     SimulatorProcess,
     World,
     now,
     open_world,
+    run_queued,
 )
 from bot.config import SIMULATOR_API_KEY
-from bot.jobs.pipeline import validate_request
-from bot.jobs.service import JobService
-from bot.jobs.webhook import WebhookReceiver
 
 MEMBERS = 10
-WEBHOOK_SECRET = "bench-webhook-secret-0123456789"
-SAFETY_NET_POLL = "5"  # webhook mode: the poll interval a deployment with webhooks would keep
 
 
 @dataclass
@@ -121,41 +118,22 @@ async def _measure_bot(
     mode: str, base_url: str, concurrency: int, jobs: int, duration: float, poll: float
 ) -> tuple[float, int]:
     """The makespan of `jobs` queued jobs through the bot's loops, and how many were delivered."""
-    receiver: WebhookReceiver | None = None
-    services: list[JobService] = []  # the receiver is made first; its callbacks reach the service later
-    env = {"RUNNINGHUB_CONCURRENCY": str(concurrency), "POLL_INTERVAL": str(poll)}
-    try:
-        if mode == "webhook":
-            receiver = WebhookReceiver(
-                WEBHOOK_SECRET,
-                lambda task_id, job_id: services[0].on_webhook(task_id, job_id),
-                lambda coro, name: services[0].spawn(coro, name),  # as cogs/jobs.py wires it
-            )
-            await receiver.start("127.0.0.1", 0)
-            port = receiver._runner.addresses[0][1]  # type: ignore[union-attr]
-            env.update(WEBHOOK_URL=f"http://127.0.0.1:{port}/rh", WEBHOOK_SECRET=WEBHOOK_SECRET,
-                       POLL_INTERVAL=SAFETY_NET_POLL)
-        with tempfile.TemporaryDirectory(prefix="bench-throughput-") as folder:
-            notifier = BenchNotifier()
-            world = await open_world(Path(folder), base_url, notifier=notifier, env=env, max_unfinished=jobs)
-            services.append(world.service)
-            try:
-                workflow = world.registry.get("z-image")
-                for i in range(jobs):
-                    request = validate_request(workflow, prompt=f"bench picture {i}", files={}, params=None)
-                    await world.service.intake(request, guild_id=GUILD, channel_id=CHANNEL,
-                                               member_id=1 + i % MEMBERS, locale="en-US")
-                started = now()
-                await world.service.start()
-                await asyncio.wait_for(notifier.until_delivered(jobs), timeout=jobs * duration * 3 + 30)
-                makespan = now() - started
-                delivered = await delivered_count(world, jobs)
-            finally:
-                await world.close()
-    finally:
-        if receiver is not None:
-            await receiver.stop()
-    return makespan, delivered
+    async with contextlib.AsyncExitStack() as stack:
+        env = {"RUNNINGHUB_CONCURRENCY": str(concurrency), "POLL_INTERVAL": str(poll)}
+        webhook = await stack.enter_async_context(BenchWebhook()) if mode == "webhook" else None
+        if webhook is not None:
+            env.update(webhook.env)
+        folder = stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-throughput-"))
+        world = await open_world(Path(folder), base_url, notifier=BenchNotifier(), env=env, max_unfinished=jobs)
+        if webhook is not None:
+            webhook.service = world.service
+        try:
+            started, ended = await run_queued(world, jobs=jobs, members=MEMBERS, duration=duration,
+                                              prompt="bench picture")
+            delivered = await delivered_count(world, jobs)
+        finally:
+            await world.close()
+    return ended - started, delivered
 
 
 async def run_naive(jobs: int, duration: float, poll: float) -> Row:

@@ -207,9 +207,8 @@ class Database:
         return list(await self.conn.execute_fetchall(sql, params))
 
     async def fetchone(self, sql: str, params: tuple | list = ()) -> aiosqlite.Row | None:
-        self.statements += 1
-        rows = await self.conn.execute_fetchall(sql, params)  # one trip, as in fetchall
-        return next(iter(rows), None)
+        rows = await self.fetchall(sql, params)
+        return rows[0] if rows else None
 
     async def get_meta(self, key: str) -> str | None:
         row = await self.fetchone("SELECT value FROM meta WHERE key = ?", (key,))

@@ -53,7 +53,7 @@ class Scheduler:
         webhook_url: Callable[[Job], str | None],
         on_ended: Callable[[int], Awaitable[None]],
         on_unknown: Callable[[int], Awaitable[None]],
-        on_submitted: Callable[[int, str], None],
+        on_submitted: Callable[[str], None],
         on_key_refused: Callable[[PoolKey, RunningHubError], Awaitable[None]],
         on_out_of_coins: Callable[[Job], Awaitable[None]] | None = None,
         clock: Callable[[], float] = time.time,
@@ -351,7 +351,7 @@ class Scheduler:
             except RunningHubError as exc:
                 log.warning("job %s: could not cancel task %s: %s", job.id, created.task_id, exc)
             return "cancelled"
-        self.on_submitted(job.id, created.task_id)
+        self.on_submitted(created.task_id)
         return "submitted"
 
 

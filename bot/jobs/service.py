@@ -497,7 +497,7 @@ class JobService:
 
     # ---- callbacks from the loops ------------------------------------------------------------
 
-    def _submitted(self, job_id: int, task_id: str) -> None:
+    def _submitted(self, task_id: str) -> None:
         # Ask about this task alone (its progress socket starts from the answer); a full sweep per
         # submit would poll every running task again each time a slot is refilled.
         self.poller.wake(task_id)

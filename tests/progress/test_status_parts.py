@@ -82,7 +82,7 @@ async def test_waiting_positions_follow_the_schedulers_round_robin(journal: Jour
                                    locale=None, state=JobState.PENDING)
         ids[job.id] = name
     scheduler = Scheduler(journal, None, None, spool=None, webhook_url=lambda _j: None,  # type: ignore[arg-type]
-                          on_ended=_nothing, on_unknown=_nothing, on_submitted=lambda _j, _t: None,
+                          on_ended=_nothing, on_unknown=_nothing, on_submitted=lambda _t: None,
                           on_key_refused=_refused)
     order = [ids[j.id] for j in await scheduler.waiting_order()]
     assert order == ["a1", "b1", "c1", "a2", "a3"]
